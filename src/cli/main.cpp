@@ -1,0 +1,2 @@
+// Placeholder entry point; replaced by the CLI funnel.
+int main() { return 0; }
