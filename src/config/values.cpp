@@ -1,0 +1,248 @@
+// Small pure parsers used by config validation: durations, ${VAR} expansion, table names,
+// edit distance, and the display names of enums.
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include "syncset/config/config.hpp"
+#include "syncset/config/validate.hpp"
+
+namespace syncset::config {
+
+namespace {
+
+bool needs_quotes(std::string_view part) {
+    if (part.empty()) {
+        return true;
+    }
+    return std::any_of(part.begin(), part.end(), [](char c) {
+        return c == '.' || c == '"' || std::isspace(static_cast<unsigned char>(c)) != 0;
+    });
+}
+
+std::string display_part(std::string_view part) {
+    if (!needs_quotes(part)) {
+        return std::string(part);
+    }
+    std::string out = "\"";
+    for (char c : part) {
+        out += c;
+        if (c == '"') {
+            out += '"';
+        }
+    }
+    out += '"';
+    return out;
+}
+
+// Reads one name part starting at `pos`: either `"..."` with `""` escapes, or characters up
+// to the next unquoted dot. Advances `pos`. nullopt when malformed.
+std::optional<std::string> read_name_part(std::string_view text, std::size_t& pos) {
+    std::string part;
+    if (pos < text.size() && text[pos] == '"') {
+        ++pos;
+        while (true) {
+            if (pos >= text.size()) {
+                return std::nullopt;  // unterminated quote
+            }
+            if (text[pos] == '"') {
+                if (pos + 1 < text.size() && text[pos + 1] == '"') {
+                    part += '"';
+                    pos += 2;
+                    continue;
+                }
+                ++pos;
+                break;
+            }
+            part += text[pos++];
+        }
+        if (part.empty()) {
+            return std::nullopt;
+        }
+        return part;
+    }
+    while (pos < text.size() && text[pos] != '.') {
+        if (text[pos] == '"') {
+            return std::nullopt;  // a quote in the middle of an unquoted name
+        }
+        part += text[pos++];
+    }
+    if (part.empty() || part.front() == ' ' || part.back() == ' ') {
+        return std::nullopt;
+    }
+    return part;
+}
+
+}  // namespace
+
+bool TableName::has_glob() const noexcept {
+    auto globby = [](const std::string& s) {
+        return s.find_first_of("*?") != std::string::npos;
+    };
+    return globby(schema) || globby(table);
+}
+
+std::string TableName::display() const { return display_part(schema) + "." + display_part(table); }
+
+std::optional<TableName> parse_table_name(std::string_view text) {
+    std::size_t pos = 0;
+    auto schema = read_name_part(text, pos);
+    if (!schema || pos >= text.size() || text[pos] != '.') {
+        return std::nullopt;
+    }
+    ++pos;
+    auto table = read_name_part(text, pos);
+    if (!table || pos != text.size()) {
+        return std::nullopt;
+    }
+    return TableName{std::move(*schema), std::move(*table)};
+}
+
+std::optional<Milliseconds> parse_duration(std::string_view text) {
+    if (text == "0") {
+        return Milliseconds{0};
+    }
+    std::int64_t number = 0;
+    const char* begin = text.data();
+    const char* end = text.data() + text.size();
+    auto [rest, ec] = std::from_chars(begin, end, number);
+    if (ec != std::errc{} || rest == begin || number < 0) {
+        return std::nullopt;
+    }
+    std::string_view unit(rest, static_cast<std::size_t>(end - rest));
+    std::int64_t factor = 0;
+    if (unit == "ms") {
+        factor = 1;
+    } else if (unit == "s") {
+        factor = 1000;
+    } else if (unit == "m") {
+        factor = 60 * 1000;
+    } else if (unit == "h") {
+        factor = 60 * 60 * 1000;
+    } else {
+        return std::nullopt;
+    }
+    constexpr std::int64_t k_max_ms = std::int64_t{365} * 24 * 60 * 60 * 1000;
+    if (number > k_max_ms / factor) {
+        return std::nullopt;
+    }
+    return Milliseconds{number * factor};
+}
+
+std::optional<std::string> expand_env(std::string_view text, const EnvLookup& env,
+                                      std::string& error) {
+    std::string out;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        std::size_t start = text.find("${", pos);
+        if (start == std::string_view::npos) {
+            out.append(text.substr(pos));
+            break;
+        }
+        out.append(text.substr(pos, start - pos));
+        std::size_t close = text.find('}', start + 2);
+        if (close == std::string_view::npos) {
+            error = "'${' without a closing '}'";
+            return std::nullopt;
+        }
+        std::string_view name = text.substr(start + 2, close - start - 2);
+        bool valid = !name.empty() && std::isdigit(static_cast<unsigned char>(name[0])) == 0 &&
+                     std::all_of(name.begin(), name.end(), [](char c) {
+                         return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+                     });
+        if (!valid) {
+            error = "'${...}' must hold an environment variable name (letters, digits, '_')";
+            return std::nullopt;
+        }
+        auto value = env(name);
+        if (!value) {
+            error = "environment variable " + std::string(name) + " is not set";
+            return std::nullopt;
+        }
+        out.append(*value);
+        pos = close + 1;
+    }
+    return out;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) {
+        row[j] = j;
+    }
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            std::size_t above = row[j];
+            std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + cost});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+std::string_view to_string(Mode mode) noexcept {
+    switch (mode) {
+        case Mode::upsert:
+            return "upsert";
+        case Mode::insert:
+            return "insert";
+        case Mode::mirror:
+            return "mirror";
+    }
+    return "?";
+}
+
+std::string_view to_string(ChangeAction action) noexcept {
+    switch (action) {
+        case ChangeAction::apply:
+            return "apply";
+        case ChangeAction::ignore:
+            return "ignore";
+        case ChangeAction::stop:
+            return "stop";
+        case ChangeAction::keep:
+            return "keep";
+        case ChangeAction::drop:
+            return "drop";
+    }
+    return "?";
+}
+
+std::string_view to_string(LogLevel level) noexcept {
+    switch (level) {
+        case LogLevel::trace:
+            return "trace";
+        case LogLevel::debug:
+            return "debug";
+        case LogLevel::info:
+            return "info";
+        case LogLevel::warn:
+            return "warn";
+        case LogLevel::error:
+            return "error";
+        case LogLevel::off:
+            return "off";
+    }
+    return "?";
+}
+
+std::string_view to_string(LogFormat format) noexcept {
+    return format == LogFormat::json ? "json" : "text";
+}
+
+std::string to_string(const Cursor& cursor) {
+    switch (cursor.kind) {
+        case CursorKind::xmin:
+            return "xmin";
+        case CursorKind::none:
+            return "none";
+        case CursorKind::column:
+            return cursor.column;
+    }
+    return "?";
+}
+
+}  // namespace syncset::config
