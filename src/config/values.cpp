@@ -166,21 +166,27 @@ std::optional<std::string> expand_env(std::string_view text, const EnvLookup& en
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
+    // Optimal string alignment: like Levenshtein, but swapping two neighbours costs one edit,
+    // the commonest typo in a key (`mdoe`).
+    const std::size_t width = b.size() + 1;
+    std::vector<std::size_t> d((a.size() + 1) * width);
+    auto at = [&](std::size_t i, std::size_t j) -> std::size_t& { return d[i * width + j]; };
+    for (std::size_t i = 0; i <= a.size(); ++i) {
+        at(i, 0) = i;
+    }
     for (std::size_t j = 0; j <= b.size(); ++j) {
-        row[j] = j;
+        at(0, j) = j;
     }
     for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diagonal = row[0];
-        row[0] = i;
         for (std::size_t j = 1; j <= b.size(); ++j) {
-            std::size_t above = row[j];
             std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + cost});
-            diagonal = above;
+            at(i, j) = std::min({at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+                at(i, j) = std::min(at(i, j), at(i - 2, j - 2) + 1);
+            }
         }
     }
-    return row[b.size()];
+    return at(a.size(), b.size());
 }
 
 std::string_view to_string(Mode mode) noexcept {
@@ -231,6 +237,25 @@ std::string_view to_string(LogLevel level) noexcept {
 
 std::string_view to_string(LogFormat format) noexcept {
     return format == LogFormat::json ? "json" : "text";
+}
+
+std::optional<LogLevel> log_level_from_string(std::string_view name) noexcept {
+    for (auto level : {LogLevel::trace, LogLevel::debug, LogLevel::info, LogLevel::warn,
+                       LogLevel::error, LogLevel::off}) {
+        if (to_string(level) == name) {
+            return level;
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<LogFormat> log_format_from_string(std::string_view name) noexcept {
+    for (auto format : {LogFormat::text, LogFormat::json}) {
+        if (to_string(format) == name) {
+            return format;
+        }
+    }
+    return std::nullopt;
 }
 
 std::string to_string(const Cursor& cursor) {

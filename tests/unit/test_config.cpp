@@ -179,6 +179,12 @@ TEST(ConfigKeys, UnknownKeySuggestsTheClosestKnownKey) {
                                        "(did you mean 'columns'?)"});
 }
 
+TEST(ConfigKeys, SwappedLettersStillGetASuggestion) {
+    EXPECT_EQ(problems_of(with_table_keys("        mdoe: insert\n")),
+              std::vector<std::string>{"sync.yaml:8:9: replicas[0].tables[0].mdoe: unknown key "
+                                       "(did you mean 'mode'?)"});
+}
+
 TEST(ConfigKeys, UnknownKeyFarFromAnyListsTheKnownKeys) {
     EXPECT_EQ(problems_of(std::string(k_base) + "log: { colour: red }\n"),
               std::vector<std::string>{
@@ -450,6 +456,7 @@ TEST(ConfigSuggest, EditDistance) {
     EXPECT_EQ(edit_distance("columns", "colums"), 1u);
     EXPECT_EQ(edit_distance("", "abc"), 3u);
     EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
+    EXPECT_EQ(edit_distance("mdoe", "mode"), 1u);  // a swap is one typo
 }
 
 }  // namespace

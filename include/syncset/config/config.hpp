@@ -114,4 +114,8 @@ std::string_view to_string(LogLevel level) noexcept;
 std::string_view to_string(LogFormat format) noexcept;
 std::string to_string(const Cursor& cursor);
 
+// Inverse of to_string for the log options (command-line overrides).
+std::optional<LogLevel> log_level_from_string(std::string_view name) noexcept;
+std::optional<LogFormat> log_format_from_string(std::string_view name) noexcept;
+
 }  // namespace syncset::config
