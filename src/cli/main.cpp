@@ -1,2 +1,3 @@
-// Placeholder entry point; replaced by the CLI funnel.
-int main() { return 0; }
+#include "syncset/cli/app.hpp"
+
+int main(int argc, char** argv) { return syncset::cli::run(argc, argv); }

@@ -1,0 +1,150 @@
+#include "syncset/log/log.hpp"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+
+namespace syncset::log {
+
+namespace {
+
+std::atomic<config::LogFormat> g_format{config::LogFormat::text};
+
+bool needs_quotes(std::string_view value) {
+    return value.empty() || std::any_of(value.begin(), value.end(), [](char c) {
+               return c == ' ' || c == '"' || c == '=' || c == '\\' ||
+                      static_cast<unsigned char>(c) < 0x20;
+           });
+}
+
+void append_escaped(std::string& out, std::string_view value) {
+    for (char c : value) {
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+                    out += buf;
+                } else {
+                    out += c;
+                }
+        }
+    }
+}
+
+spdlog::level::level_enum to_spdlog(config::LogLevel level) {
+    switch (level) {
+        case config::LogLevel::trace:
+            return spdlog::level::trace;
+        case config::LogLevel::debug:
+            return spdlog::level::debug;
+        case config::LogLevel::info:
+            return spdlog::level::info;
+        case config::LogLevel::warn:
+            return spdlog::level::warn;
+        case config::LogLevel::error:
+            return spdlog::level::err;
+        case config::LogLevel::off:
+            return spdlog::level::off;
+    }
+    return spdlog::level::info;
+}
+
+void emit(spdlog::level::level_enum level, std::string_view message, Fields fields) {
+    auto logger = spdlog::default_logger_raw();
+    if (!logger->should_log(level)) {
+        return;
+    }
+    std::string body = g_format.load() == config::LogFormat::json ? format_json(message, fields)
+                                                                   : format_text(message, fields);
+    logger->log(level, "{}", body);
+}
+
+}  // namespace
+
+std::string format_text(std::string_view message, Fields fields) {
+    std::string out(message);
+    for (const auto& field : fields) {
+        out += ' ';
+        out += field.key;
+        out += '=';
+        if (needs_quotes(field.value)) {
+            out += '"';
+            append_escaped(out, field.value);
+            out += '"';
+        } else {
+            out += field.value;
+        }
+    }
+    return out;
+}
+
+std::string format_json(std::string_view message, Fields fields) {
+    std::string out = "\"msg\":\"";
+    append_escaped(out, message);
+    out += '"';
+    for (const auto& field : fields) {
+        out += ",\"";
+        append_escaped(out, field.key);
+        out += "\":";
+        if (field.is_number) {
+            out += field.value;
+        } else {
+            out += '"';
+            append_escaped(out, field.value);
+            out += '"';
+        }
+    }
+    return out;
+}
+
+void setup(config::LogLevel level, config::LogFormat format) {
+    auto logger = spdlog::get("syncset");
+    if (!logger) {
+        logger = std::make_shared<spdlog::logger>(
+            "syncset", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+        spdlog::register_logger(logger);
+        spdlog::set_default_logger(logger);
+    }
+    g_format = format;
+    // Level names as users write them in the config (`warn`, not `warning`).
+    spdlog::level::level_enum lvl = to_spdlog(level);
+    if (format == config::LogFormat::json) {
+        logger->set_formatter(std::make_unique<spdlog::pattern_formatter>(
+            R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})",
+            spdlog::pattern_time_type::utc));
+    } else {
+        logger->set_formatter(std::make_unique<spdlog::pattern_formatter>(
+            "%Y-%m-%dT%H:%M:%S.%eZ %-5l %v", spdlog::pattern_time_type::utc));
+    }
+    logger->set_level(lvl);
+    logger->flush_on(spdlog::level::info);
+}
+
+void debug(std::string_view message, Fields fields) {
+    emit(spdlog::level::debug, message, fields);
+}
+void info(std::string_view message, Fields fields) { emit(spdlog::level::info, message, fields); }
+void warn(std::string_view message, Fields fields) { emit(spdlog::level::warn, message, fields); }
+void error(std::string_view message, Fields fields) { emit(spdlog::level::err, message, fields); }
+
+}  // namespace syncset::log
