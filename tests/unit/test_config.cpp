@@ -2,9 +2,11 @@
 // found before any database is touched. Each test asserts the exact message.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <map>
 
 #include "syncset/config/validate.hpp"
+#include "syncset/error.hpp"
 
 namespace syncset::config {
 namespace {
@@ -450,6 +452,27 @@ log: {level: loud}
     EXPECT_EQ(problems[1].rfind("sync.yaml:8:", 0), 0u);
     EXPECT_EQ(problems[2].rfind("sync.yaml:9:", 0), 0u);
     EXPECT_EQ(problems[3].rfind("sync.yaml:10:", 0), 0u);
+}
+
+TEST(ConfigExample, ShippedExampleIsValidAndUsesEveryTopLevelKey) {
+    setenv("SOURCE_HOST", "db1", 1);
+    setenv("BILLING_DSN", "host=db2 dbname=billing", 1);
+    Config c = load_config_file(std::string(SYNCSET_SOURCE_DIR) + "/config/syncset.example.yaml");
+    EXPECT_EQ(c.source_dsn, "host=db1 dbname=app user=sync");
+    ASSERT_EQ(c.replicas.size(), 2u);
+    EXPECT_EQ(c.replicas[0].tables.size(), 3u);
+    EXPECT_EQ(c.replicas[0].tables[0].batch_rows, 20000);
+    EXPECT_EQ(c.replicas[0].tables[1].exclude, (std::vector<std::string>{"email", "phone"}));
+}
+
+TEST(ConfigFile, ProblemsCarryTheFileNameAndAnUnreadableFileIsAnIoError) {
+    try {
+        load_config_file("/nonexistent/syncset.yaml");
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::io);
+        EXPECT_STREQ(e.what(), "config /nonexistent/syncset.yaml: cannot open the file");
+    }
 }
 
 TEST(ConfigSuggest, EditDistance) {
