@@ -1,0 +1,59 @@
+// What syncset remembers per replicated table, kept in the metadata schema (default
+// `_syncset`) of each replica and written only inside replica transactions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace syncset::state {
+
+enum class Phase {
+    snapshot,     // initial copy (or a re-copy) in progress
+    incremental,  // caught up once; following the cursor
+    stopped,      // cannot go on until an operator acts; `stop_reason` says why
+};
+
+std::string_view to_string(Phase phase) noexcept;
+std::optional<Phase> phase_from_string(std::string_view text) noexcept;
+
+// Copy work a table needs before it is in step again.
+enum class Work {
+    none,
+    snapshot,  // first copy into a new (empty) table
+    backfill,  // added columns need their existing values: re-copy the table with upsert
+    resync,    // key or type rebuilt: re-copy the whole table with upsert
+};
+
+std::string_view to_string(Work work) noexcept;
+std::optional<Work> work_from_string(std::string_view text) noexcept;
+
+// One source column as last seen, selected or not. Tracking every attnum (not only the
+// selected ones) is what keeps an excluded column excluded after a rename on the source.
+struct ColumnState {
+    int attnum = 0;
+    std::string source_name;
+    std::string target_name;  // empty: not replicated
+    std::string type;         // source type at the last migration
+    friend bool operator==(const ColumnState&, const ColumnState&) = default;
+};
+
+struct TableState {
+    std::string target_schema;  // identity of the state row on its replica
+    std::string target_name;
+    std::string source_schema;
+    std::string source_name;
+    std::uint32_t source_oid = 0;
+    std::vector<ColumnState> columns;  // every live source column, attnum order
+    std::vector<std::string> key;      // replica key column names
+    std::vector<std::string> indexes;  // replica indexes created by syncset
+    Phase phase = Phase::snapshot;
+    Work pending = Work::snapshot;
+    std::string stop_reason;
+    std::string fingerprint;  // of the source catalog rows at the last migration
+
+    const ColumnState* column_by_attnum(int attnum) const noexcept;
+};
+
+}  // namespace syncset::state
