@@ -52,6 +52,7 @@ struct Table {
 struct UserType {
     enum class Kind { enum_type, domain, composite };
     std::uint32_t oid = 0;
+    std::uint32_t array_oid = 0;  // pg_type.typarray: the type of a `name[]` column
     std::string schema;
     std::string name;
     Kind kind = Kind::enum_type;
