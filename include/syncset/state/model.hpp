@@ -36,6 +36,10 @@ struct ColumnState {
     std::string source_name;
     std::string target_name;  // empty: not replicated
     std::string type;         // source type at the last migration
+    // The name the config knows this column by: its name when first seen, kept across source
+    // renames until the config names the column by its new name. Matching `exclude` against
+    // it is what keeps a renamed excluded column excluded on every later run.
+    std::string config_name;
     friend bool operator==(const ColumnState&, const ColumnState&) = default;
 };
 
