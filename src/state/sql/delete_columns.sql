@@ -1,0 +1,1 @@
+DELETE FROM :"schema".columns WHERE target_schema = $1 AND target_table = $2;

@@ -1,0 +1,1 @@
+INSERT INTO :"schema".version (version) VALUES ($1::int);
