@@ -1,0 +1,395 @@
+// The replica-side metadata store against a real PostgreSQL: schema creation and migration,
+// round trips of TableState, and that writes join the caller's transaction.
+#include <gtest/gtest.h>
+
+#include <exception>
+#include <latch>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "integration/pg_fixture.hpp"
+#include "syncset/db/connection.hpp"
+#include "syncset/db/quote.hpp"
+#include "syncset/error.hpp"
+#include "syncset/state/store.hpp"
+
+namespace syncset::state {
+namespace {
+
+using test::Rows;
+using test::Server;
+
+constexpr std::string_view k_odd_schema = "My \"Meta\" Schema";
+
+class StateStore : public test::PgPairTest {
+  protected:
+    db::Connection& replica() { return connection(Server::replica); }
+
+    std::string count_rows(std::string_view schema, std::string_view table) {
+        return query_value(Server::replica,
+                           "SELECT count(*) FROM " + db::quote_qualified(schema, table));
+    }
+
+    // Every schema of the replica database, to show that a read created none.
+    Rows list_schemas() {
+        return query_replica_rows("SELECT nspname FROM pg_namespace ORDER BY nspname");
+    }
+
+    void write_committed(std::string_view schema, const TableState& table) {
+        db::Transaction transaction(replica());
+        write_table(replica(), schema, table);
+        transaction.commit();
+    }
+};
+
+ColumnState column(int attnum, std::string source_name, std::string target_name, std::string type,
+                   std::string config_name = {}) {
+    ColumnState column;
+    column.attnum = attnum;
+    column.source_name = std::move(source_name);
+    column.target_name = std::move(target_name);
+    column.type = std::move(type);
+    column.config_name = std::move(config_name);
+    return column;
+}
+
+// A table with odd names everywhere, an unreplicated column, a renamed one, and empty arrays.
+TableState odd_table() {
+    TableState table;
+    table.target_schema = "Tgt \"Schema\"";
+    table.target_name = "order's,{items}";
+    table.source_schema = "src\\schema";
+    table.source_name = "Orders NULL";
+    table.source_oid = 4'294'967'295U;
+    table.columns = {
+        column(1, "id", "Id", "bigint", "id"),
+        column(3, "secret, \"pw\"", "", "text", "secret"),
+        column(4, "zählung", "NULL", "character varying(20)[]", ""),
+    };
+    table.key = {};
+    table.indexes = {};
+    table.phase = Phase::stopped;
+    table.pending = Work::resync;
+    table.stop_reason = "key changed; run resync";
+    table.fingerprint = "";
+    return table;
+}
+
+TableState plain_table(std::string name) {
+    TableState table;
+    table.target_schema = "public";
+    table.target_name = name;
+    table.source_schema = "public";
+    table.source_name = std::move(name);
+    table.source_oid = 16384;
+    table.columns = {
+        column(1, "id", "id", "integer"),
+        column(2, "a", "a", "text"),
+        column(5, "b", "b", "date"),
+    };
+    table.key = {"id"};
+    table.indexes = {"orders_a_idx", "Orders \"B\" idx"};
+    table.phase = Phase::incremental;
+    table.pending = Work::none;
+    table.fingerprint = "fp:1";
+    return table;
+}
+
+void expect_same(const TableState& actual, const TableState& expected) {
+    EXPECT_EQ(actual.target_schema, expected.target_schema);
+    EXPECT_EQ(actual.target_name, expected.target_name);
+    EXPECT_EQ(actual.source_schema, expected.source_schema);
+    EXPECT_EQ(actual.source_name, expected.source_name);
+    EXPECT_EQ(actual.source_oid, expected.source_oid);
+    EXPECT_EQ(actual.columns, expected.columns);
+    EXPECT_EQ(actual.key, expected.key);
+    EXPECT_EQ(actual.indexes, expected.indexes);
+    EXPECT_EQ(actual.phase, expected.phase);
+    EXPECT_EQ(actual.pending, expected.pending);
+    EXPECT_EQ(actual.stop_reason, expected.stop_reason);
+    EXPECT_EQ(actual.fingerprint, expected.fingerprint);
+}
+
+TEST_F(StateStore, EnsureSchemaCreatesVersionOneAndRerunKeepsOneVersionRow) {
+    EXPECT_FALSE(schema_exists(replica(), k_default_schema));
+    ensure_schema(replica(), k_default_schema);
+    ensure_schema(replica(), k_default_schema);
+
+    EXPECT_TRUE(schema_exists(replica(), k_default_schema));
+    EXPECT_EQ(known_schema_version(), 1);
+    EXPECT_EQ(read_schema_version(replica(), k_default_schema), 1);
+    EXPECT_EQ(query_replica_rows("SELECT version, applied_at IS NOT NULL FROM _syncset.version"),
+              (Rows{{"1", "t"}}));
+    EXPECT_EQ(query_replica_rows("SELECT relname FROM pg_class WHERE relkind = 'r' AND "
+                                 "relnamespace = '_syncset'::regnamespace ORDER BY relname"),
+              (Rows{{"columns"}, {"tables"}, {"version"}}));
+    EXPECT_FALSE(replica().in_transaction());
+}
+
+TEST_F(StateStore, ConcurrentEnsureSchemaFromTwoConnectionsBothSucceed) {
+    // Several rounds, each on a fresh schema, so the two really race for its creation. The later
+    // rounds run where transactions default to REPEATABLE READ: a snapshot taken before waiting
+    // for the lock would not see what the winner created.
+    for (int round = 0; round < 6; ++round) {
+        if (round == 3) {
+            exec_replica("ALTER DATABASE " + db::quote_ident(database_name()) +
+                         " SET default_transaction_isolation = 'repeatable read'");
+        }
+        const std::string schema = "race " + std::to_string(round);
+        std::vector<std::unique_ptr<db::Connection>> connections;
+        for (int n = 0; n < 2; ++n) {
+            connections.push_back(db::Connection::open(replica_dsn(), "replica"));
+        }
+        std::latch start(2);
+        std::vector<std::exception_ptr> failures(2);
+        std::vector<std::thread> threads;
+        for (std::size_t n = 0; n < 2; ++n) {
+            threads.emplace_back([&, n] {
+                start.arrive_and_wait();
+                try {
+                    ensure_schema(*connections[n], schema);
+                } catch (...) {
+                    failures[n] = std::current_exception();
+                }
+            });
+        }
+        for (auto& thread : threads) {
+            thread.join();
+        }
+        for (const auto& failure : failures) {
+            if (failure) {
+                try {
+                    std::rethrow_exception(failure);
+                } catch (const std::exception& error) {
+                    ADD_FAILURE() << "round " << round << ": " << error.what();
+                }
+            }
+        }
+        EXPECT_EQ(count_rows(schema, "version"), "1") << "round " << round;
+    }
+}
+
+TEST_F(StateStore, NewerStoredVersionIsRefusedWithUpgradeMessage) {
+    ensure_schema(replica(), k_default_schema);
+    const int newer = known_schema_version() + 2;
+    exec_replica("INSERT INTO _syncset.version (version) VALUES (" + std::to_string(newer) + ")");
+    const std::string expected = "metadata schema _syncset is at version " + std::to_string(newer) +
+                                 " but this syncset knows up to " +
+                                 std::to_string(known_schema_version()) + "; upgrade syncset";
+
+    for (const auto& call : {+[](db::Connection& conn) { ensure_schema(conn, "_syncset"); },
+                             +[](db::Connection& conn) { (void)read_tables(conn, "_syncset"); }}) {
+        try {
+            call(replica());
+            ADD_FAILURE() << "expected an Error";
+        } catch (const Error& error) {
+            EXPECT_EQ(error.code(), ErrorCode::schema);
+            EXPECT_EQ(std::string(error.what()), expected);
+        }
+        EXPECT_FALSE(replica().in_transaction());
+    }
+    EXPECT_EQ(count_rows(k_default_schema, "version"), "2");
+}
+
+TEST_F(StateStore, EnsureSchemaInsideATransactionIsRefused) {
+    db::Transaction transaction(replica());
+    try {
+        ensure_schema(replica(), k_default_schema);
+        FAIL() << "expected an Error";
+    } catch (const Error& error) {
+        EXPECT_EQ(error.code(), ErrorCode::internal);
+    }
+}
+
+TEST_F(StateStore, WriteTableThenReadTablesRoundTripsEveryField) {
+    ensure_schema(replica(), k_default_schema);
+    const TableState odd = odd_table();
+    const TableState plain = plain_table("orders");
+    write_committed(k_default_schema, plain);
+    write_committed(k_default_schema, odd);
+
+    const std::vector<TableState> tables = read_tables(replica(), k_default_schema);
+    ASSERT_EQ(tables.size(), 2U);
+    // Bytewise order of (target_schema, target_name): "Tgt..." < "public".
+    expect_same(tables[0], odd);
+    expect_same(tables[1], plain);
+    EXPECT_FALSE(replica().in_transaction());
+
+    // Stored as documented: NULL for an unreplicated column and for empty texts, empty arrays.
+    EXPECT_EQ(
+        query_replica_rows("SELECT attnum, target_name, config_name FROM _syncset.columns "
+                           "WHERE target_table = 'order''s,{items}' ORDER BY attnum"),
+        (Rows{{"1", "Id", "id"}, {"3", std::nullopt, "secret"}, {"4", "NULL", std::nullopt}}));
+    EXPECT_EQ(query_replica_rows(
+                  "SELECT source_oid, cardinality(key), cardinality(indexes), fingerprint, "
+                  "rows_copied, snapshot_position FROM _syncset.tables WHERE target_name <> "
+                  "'orders'"),
+              (Rows{{"4294967295", "0", "0", std::nullopt, "0", std::nullopt}}));
+    EXPECT_EQ(query_replica_rows("SELECT indexes[2] FROM _syncset.tables WHERE target_name = "
+                                 "'orders'"),
+              (Rows{{"Orders \"B\" idx"}}));
+}
+
+TEST_F(StateStore, ReadTablesJoinsTheCallersTransaction) {
+    ensure_schema(replica(), k_default_schema);
+    db::Transaction transaction(replica());
+    write_table(replica(), k_default_schema, plain_table("orders"));
+    EXPECT_EQ(read_tables(replica(), k_default_schema).size(), 1U);
+    EXPECT_TRUE(replica().in_transaction());
+}
+
+TEST_F(StateStore, WriteTableInRolledBackTransactionLeavesNothing) {
+    ensure_schema(replica(), k_default_schema);
+    replica().begin();
+    write_table(replica(), k_default_schema, plain_table("orders"));
+    EXPECT_TRUE(replica().in_transaction());
+    replica().rollback();
+
+    EXPECT_TRUE(read_tables(replica(), k_default_schema).empty());
+    EXPECT_EQ(count_rows(k_default_schema, "columns"), "0");
+}
+
+TEST_F(StateStore, WriteTableOutsideATransactionIsRefused) {
+    ensure_schema(replica(), k_default_schema);
+    try {
+        write_table(replica(), k_default_schema, plain_table("orders"));
+        FAIL() << "expected an Error";
+    } catch (const Error& error) {
+        EXPECT_EQ(error.code(), ErrorCode::internal);
+    }
+    EXPECT_EQ(count_rows(k_default_schema, "tables"), "0");
+}
+
+TEST_F(StateStore, RewritingATableReplacesItsColumns) {
+    ensure_schema(replica(), k_default_schema);
+    TableState table = plain_table("orders");
+    write_committed(k_default_schema, table);
+
+    // Column 2 dropped on the source, column 5 renamed, column 6 added.
+    table.columns = {
+        column(1, "id", "id", "integer"),
+        column(5, "b2", "b", "date"),
+        column(6, "c", "c", "numeric"),
+    };
+    table.key = {"id", "c"};
+    table.pending = Work::backfill;
+    write_committed(k_default_schema, table);
+
+    const auto tables = read_tables(replica(), k_default_schema);
+    ASSERT_EQ(tables.size(), 1U);
+    expect_same(tables[0], table);
+    EXPECT_EQ(tables[0].column_by_attnum(2), nullptr);
+
+    table.columns.clear();
+    write_committed(k_default_schema, table);
+    EXPECT_TRUE(read_tables(replica(), k_default_schema).at(0).columns.empty());
+}
+
+TEST_F(StateStore, WriteTableKeepsCopyProgressUntilANewSnapshotOrResync) {
+    ensure_schema(replica(), k_default_schema);
+    TableState table = plain_table("orders");
+    const auto set_progress = [&] {
+        exec_replica(
+            "UPDATE _syncset.tables SET snapshot_position = '(42)', cursor = '2024-01-01', "
+            "cursor_kind = 'timestamp', rows_copied = 42, last_success = now()");
+    };
+    const std::string progress_sql =
+        "SELECT snapshot_position, cursor, cursor_kind, rows_copied, last_success IS NOT NULL "
+        "FROM _syncset.tables";
+    write_committed(k_default_schema, table);
+    set_progress();
+
+    for (const Work pending : {Work::none, Work::backfill}) {
+        table.pending = pending;
+        write_committed(k_default_schema, table);
+        EXPECT_EQ(query_replica_rows(progress_sql),
+                  (Rows{{"(42)", "2024-01-01", "timestamp", "42", "t"}}))
+            << to_string(pending);
+    }
+    for (const Work pending : {Work::snapshot, Work::resync}) {
+        set_progress();
+        table.pending = pending;
+        write_committed(k_default_schema, table);
+        EXPECT_EQ(query_replica_rows(progress_sql),
+                  (Rows{{std::nullopt, "2024-01-01", "timestamp", "42", "t"}}))
+            << to_string(pending);
+    }
+}
+
+TEST_F(StateStore, ReadTablesWithoutTheSchemaReturnsEmptyAndCreatesNothing) {
+    const Rows before = list_schemas();
+    EXPECT_FALSE(schema_exists(replica(), k_default_schema));
+    EXPECT_EQ(read_schema_version(replica(), k_default_schema), 0);
+    EXPECT_TRUE(read_tables(replica(), k_default_schema).empty());
+    EXPECT_EQ(list_schemas(), before);
+    EXPECT_FALSE(replica().in_transaction());
+
+    // A schema of that name that syncset never set up (no version table) reads as empty too.
+    exec_replica("CREATE SCHEMA _syncset");
+    EXPECT_TRUE(read_tables(replica(), k_default_schema).empty());
+    EXPECT_EQ(query_value(Server::replica,
+                          "SELECT count(*) FROM pg_class WHERE relnamespace = "
+                          "'_syncset'::regnamespace"),
+              "0");
+}
+
+TEST_F(StateStore, OddSchemaNamesWork) {
+    // Quotes and spaces; and a newline that would end a `--` comment if the name were pasted
+    // unquoted into one.
+    for (const std::string_view schema :
+         {k_odd_schema, std::string_view{"x\n-- y'; DROP SCHEMA public; --"}}) {
+        ensure_schema(replica(), schema);
+        ensure_schema(replica(), schema);
+        EXPECT_TRUE(schema_exists(replica(), schema));
+        EXPECT_EQ(read_schema_version(replica(), schema), 1);
+        const TableState table = odd_table();
+        write_committed(schema, table);
+        EXPECT_TRUE(write_error(replica(), schema, table.target_schema, table.target_name, "boom"));
+        const auto tables = read_tables(replica(), schema);
+        ASSERT_EQ(tables.size(), 1U);
+        expect_same(tables[0], table);
+        EXPECT_EQ(count_rows(schema, "version"), "1");
+    }
+    EXPECT_EQ(query_replica_rows("SELECT count(*) FROM pg_namespace WHERE nspname IN "
+                                 "('My \"Meta\" Schema', 'public')"),
+              (Rows{{"2"}}));
+}
+
+TEST_F(StateStore, WriteStopAndWriteErrorRecordTheReasonAndTime) {
+    ensure_schema(replica(), k_default_schema);
+    TableState table = plain_table("orders");
+    write_committed(k_default_schema, table);
+
+    EXPECT_TRUE(write_error(replica(), k_default_schema, "public", "orders", "timeout, retrying"));
+    EXPECT_EQ(query_replica_rows("SELECT phase, stop_reason, last_error, last_error_at IS NOT NULL "
+                                 "FROM _syncset.tables"),
+              (Rows{{"incremental", std::nullopt, "timeout, retrying", "t"}}));
+
+    EXPECT_TRUE(write_stop(replica(), k_default_schema, "public", "orders",
+                           "primary key of public.orders changed type; no cast"));
+    EXPECT_EQ(query_replica_rows("SELECT phase, stop_reason, last_error, last_error_at IS NOT NULL "
+                                 "FROM _syncset.tables"),
+              (Rows{{"stopped", "primary key of public.orders changed type; no cast",
+                     "primary key of public.orders changed type; no cast", "t"}}));
+    const auto tables = read_tables(replica(), k_default_schema);
+    ASSERT_EQ(tables.size(), 1U);
+    EXPECT_EQ(tables[0].phase, Phase::stopped);
+    EXPECT_EQ(tables[0].stop_reason, "primary key of public.orders changed type; no cast");
+
+    EXPECT_FALSE(write_stop(replica(), k_default_schema, "public", "missing", "gone"));
+    EXPECT_FALSE(write_error(replica(), k_default_schema, "public", "missing", "gone"));
+}
+
+TEST_F(StateStore, WriteStopJoinsTheCallersTransaction) {
+    ensure_schema(replica(), k_default_schema);
+    write_committed(k_default_schema, plain_table("orders"));
+    replica().begin();
+    EXPECT_TRUE(write_stop(replica(), k_default_schema, "public", "orders", "stop"));
+    replica().rollback();
+    EXPECT_EQ(read_tables(replica(), k_default_schema).at(0).phase, Phase::incremental);
+}
+
+}  // namespace
+}  // namespace syncset::state
