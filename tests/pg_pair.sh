@@ -109,7 +109,6 @@ fsync = on
 password_encryption = 'scram-sha-256'
 log_line_prefix = '%m [%p] %q%u@%d '
 log_timezone = 'UTC'
-timezone = 'UTC'
 EOF
 }
 
