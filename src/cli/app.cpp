@@ -7,61 +7,12 @@
 #include <set>
 #include <string>
 
-#include "syncset/config/validate.hpp"
+#include "commands.hpp"
 #include "syncset/error.hpp"
-#include "syncset/log/log.hpp"
 
 namespace syncset::cli {
 
 namespace {
-
-struct Options {
-    std::string config_path;
-    bool once = false;
-    bool json = false;
-    bool repair = false;
-    std::string log_level;   // overrides log.level when set
-    std::string log_format;  // overrides log.format when set
-};
-
-std::size_t count_tables(const config::Config& config) {
-    std::size_t tables = 0;
-    for (const auto& replica : config.replicas) {
-        tables += replica.tables.size();
-    }
-    return tables;
-}
-
-config::Config load(const Options& options) {
-    config::Config config = config::load_config_file(options.config_path);
-    // CLI11 has checked these against the same names.
-    if (auto level = config::log_level_from_string(options.log_level)) {
-        config.log.level = *level;
-    }
-    if (auto format = config::log_format_from_string(options.log_format)) {
-        config.log.format = *format;
-    }
-    log::setup(config.log.level, config.log.format);
-    return config;
-}
-
-int cmd_validate(const Options& options) {
-    config::Config config = config::load_config_file(options.config_path);
-    std::size_t replicas = config.replicas.size();
-    std::size_t tables = count_tables(config);
-    std::cout << options.config_path << ": ok (" << replicas
-              << (replicas == 1 ? " replica, " : " replicas, ") << tables
-              << (tables == 1 ? " table entry)" : " table entries)") << '\n';
-    return k_exit_ok;
-}
-
-// Commands whose engine has not landed yet: validate the config like they will, then say so.
-int cmd_not_yet(const Options& options, std::string_view command) {
-    load(options);
-    throw Error(ErrorCode::usage,
-                "'syncset " + std::string(command) + "' is not available in this build yet",
-                false, "'syncset validate' is; the copy engine and drift scanner are on the way");
-}
 
 void print_error(const Error& e) {
     if (e.code() == ErrorCode::config) {
@@ -134,15 +85,18 @@ int run(int argc, char** argv) {
             return cmd_validate(options);
         }
         if (run_cmd->parsed()) {
-            return cmd_not_yet(options, "run");
-        }
-        if (check_cmd->parsed()) {
-            return cmd_not_yet(options, "check");
+            return cmd_run(options);
         }
         if (plan_cmd->parsed()) {
-            return cmd_not_yet(options, "plan");
+            return cmd_plan(options);
         }
-        return cmd_not_yet(options, "status");
+        if (status_cmd->parsed()) {
+            return cmd_status(options);
+        }
+        // `check` arrives with the drift scanner; validate the config like it will.
+        load(options);
+        throw Error(ErrorCode::usage, "'syncset check' is not available in this build yet", false,
+                    "'syncset plan' shows what a run would change; the drift scanner is on the way");
     } catch (const Error& e) {
         print_error(e);
         return exit_status_for(e.code());

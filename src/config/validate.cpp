@@ -597,7 +597,6 @@ void read_tables(Validator& v, const Node& key, const Node& value, const std::st
                                       : "expected a list of tables, got " + describe_value(value));
         return;
     }
-    std::map<std::string, int> sources;
     std::map<std::string, int> targets;
     for (std::size_t i = 0; i < value.items.size(); ++i) {
         const Node& item = value.items[i];
@@ -619,14 +618,6 @@ void read_tables(Validator& v, const Node& key, const Node& value, const std::st
             continue;  // already reported
         }
         check_table(v, table, set, item_path, item.position);
-        std::string source_name = table.source.display();
-        if (auto it = sources.find(source_name); it != sources.end()) {
-            v.problem(item.find("source")->position, key_path(item_path, "source"),
-                      "table " + source_name + " is listed twice for replica '" + replica.name +
-                          "' (first at line " + std::to_string(it->second) + ")");
-        } else {
-            sources.emplace(source_name, item.position.line);
-        }
         if (!table.source.has_glob()) {
             TableName target = table.target.value_or(table.source);
             if (target.table == "*") {

@@ -1,12 +1,13 @@
 #include "syncset/log/log.hpp"
 
+#include "syncset/json.hpp"
+
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 
 namespace syncset::log {
 
@@ -19,36 +20,6 @@ bool needs_quotes(std::string_view value) {
                return c == ' ' || c == '"' || c == '=' || c == '\\' ||
                       static_cast<unsigned char>(c) < 0x20;
            });
-}
-
-void append_escaped(std::string& out, std::string_view value) {
-    for (char c : value) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-                    out += buf;
-                } else {
-                    out += c;
-                }
-        }
-    }
 }
 
 spdlog::level::level_enum to_spdlog(config::LogLevel level) {
@@ -89,7 +60,7 @@ std::string format_text(std::string_view message, Fields fields) {
         out += '=';
         if (needs_quotes(field.value)) {
             out += '"';
-            append_escaped(out, field.value);
+            append_json_escaped(out, field.value);
             out += '"';
         } else {
             out += field.value;
@@ -100,17 +71,17 @@ std::string format_text(std::string_view message, Fields fields) {
 
 std::string format_json(std::string_view message, Fields fields) {
     std::string out = "\"msg\":\"";
-    append_escaped(out, message);
+    append_json_escaped(out, message);
     out += '"';
     for (const auto& field : fields) {
         out += ",\"";
-        append_escaped(out, field.key);
+        append_json_escaped(out, field.key);
         out += "\":";
         if (field.is_number) {
             out += field.value;
         } else {
             out += '"';
-            append_escaped(out, field.value);
+            append_json_escaped(out, field.value);
             out += '"';
         }
     }

@@ -202,6 +202,8 @@ private:
                                    " no longer exists; the replica table and its data are kept. "
                                    "Restore the table or remove it from the config";
             }
+            plan.next_state.stop_reason = *plan.stop_reason;
+            plan.state_changed = !(plan.next_state == *st);
             m_plan.tables.push_back(std::move(plan));
             return;
         }
@@ -532,6 +534,7 @@ private:
                                                            : state::Phase::snapshot;
             next.stop_reason.clear();
         }
+        plan.state_changed = st == nullptr || !(next == *st);
         m_plan.tables.push_back(std::move(plan));
     }
 

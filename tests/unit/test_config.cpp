@@ -371,11 +371,13 @@ replicas:
                   "so the target must be 'schema.*' (each table keeps its name)"});
 }
 
-TEST(ConfigTables, SameSourceListedTwiceInOneReplica) {
-    EXPECT_EQ(problems_of(with_table_keys("      - source: public.orders\n        target: x.y\n")),
-              std::vector<std::string>{"sync.yaml:8:17: replicas[0].tables[1].source: table "
-                                       "public.orders is listed twice for replica 'billing' "
-                                       "(first at line 7)"});
+TEST(ConfigTables, OneSourceMayFeedTwoTargetsButTwoEntriesMayNotWriteOneTarget) {
+    EXPECT_TRUE(problems_of(with_table_keys("      - source: public.orders\n        target: x.y\n"))
+                    .empty());
+    EXPECT_EQ(problems_of(with_table_keys("      - source: public.items\n        target: public.orders\n")),
+              std::vector<std::string>{"sync.yaml:8:9: replicas[0].tables[1]: target table "
+                                       "public.orders is written by two entries of replica "
+                                       "'billing' (the other at line 7)"});
 }
 
 TEST(ConfigEnums, UnknownModeSuggestsTheClosest) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "syncset/plan/planner.hpp"
+#include "syncset/plan/render.hpp"
 
 namespace syncset::plan {
 namespace {
@@ -202,6 +203,19 @@ TEST(PlannerEvolve, UnchangedSourcePlansNothing) {
     EXPECT_TRUE(again.tables[0].changes.empty());
     EXPECT_EQ(again.tables[0].work, state::Work::none);
     EXPECT_EQ(again.tables[0].next_state.phase, state::Phase::incremental);
+    EXPECT_FALSE(again.tables[0].state_changed);
+}
+
+TEST(PlannerEvolve, UnchangedTableInTheMiddleOfItsSnapshotKeepsItsStateUntouched) {
+    Fixture f{config_from("      - source: public.orders\n"), Catalog{{orders()}, {}}, {}, {}};
+    ReplicaPlan first = f.plan();
+    EXPECT_TRUE(first.tables.at(0).state_changed);
+    apply(f, first);
+    f.stored[0].pending = state::Work::snapshot;
+    f.stored[0].phase = state::Phase::snapshot;
+    ReplicaPlan again = f.plan();
+    EXPECT_FALSE(again.tables.at(0).state_changed);
+    EXPECT_EQ(again.tables[0].next_state.pending, state::Work::snapshot);
 }
 
 TEST(PlannerEvolve, AddedColumnIsAddedAndBackfilledWhenTheConfigExcludes) {
@@ -390,6 +404,9 @@ TEST(PlannerTables, SourceTableDroppedOrRenamedStopsOnlyThatTable) {
               "source table public.orders was renamed to public.orders_old; the replica table and "
               "its data are kept. Update 'source' in the config to follow it");
     EXPECT_FALSE(renamed.tables[1].stop_reason);
+    EXPECT_EQ(renamed.tables[0].next_state.phase, state::Phase::stopped);
+    EXPECT_EQ(renamed.tables[0].next_state.stop_reason, *renamed.tables[0].stop_reason);
+    EXPECT_TRUE(renamed.tables[0].state_changed);
     f.source.tables.erase(f.source.tables.begin());
     EXPECT_EQ(*f.plan().tables[0].stop_reason,
               "source table public.orders no longer exists; the replica table and its data are "
@@ -518,6 +535,28 @@ TEST(PlannerCreate, ExistingTableWithoutStateIsAdoptedAndResynced) {
     ReplicaPlan plan = f.plan();
     EXPECT_EQ(all_ddl(plan), "ALTER TABLE \"public\".\"orders\" ADD COLUMN \"amount\" numeric(12,2);\n");
     EXPECT_EQ(plan.tables.at(0).work, state::Work::resync);
+}
+
+}  // namespace
+}  // namespace syncset::plan
+
+namespace syncset::plan {
+namespace {
+
+TEST(PlannerRender, PlanTextListsDdlAndCopyWorkPerTable) {
+    Table t = orders();
+    t.indexes.push_back(Index{"orders_cust_idx", {"customer_id"}, false, false, "btree", false});
+    Fixture f{config_from("      - source: public.orders\n        columns: [id, customer_id]\n"),
+              Catalog{{t}, {}}, {}, {}};
+    EXPECT_EQ(render_plan(f.plan(), "host=db2 dbname=x"),
+              "replica r (host=db2 dbname=x)\n"
+              "  schemas and types:\n"
+              "    CREATE SCHEMA IF NOT EXISTS \"public\";\n"
+              "  public.orders -> public.orders: 2 changes; initial snapshot\n"
+              "    CREATE TABLE \"public\".\"orders\" (\"id\" bigint NOT NULL, \"customer_id\" "
+              "bigint, PRIMARY KEY (\"id\"));\n"
+              "    CREATE INDEX IF NOT EXISTS \"orders_cust_idx\" ON \"public\".\"orders\" USING "
+              "\"btree\" (\"customer_id\");  -- after the copy\n");
 }
 
 }  // namespace

@@ -42,6 +42,9 @@ struct TablePlan {
     std::optional<std::string> stop_reason;  // this table cannot go on; the others do
 
     state::TableState next_state;  // what to store once `ddl` has run
+    // next_state differs from the stored one. Unchanged state is not rewritten: rewriting a
+    // table with a pending snapshot would send its copy back to the first key.
+    bool state_changed = true;
 };
 
 struct ReplicaPlan {

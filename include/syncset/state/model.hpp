@@ -58,6 +58,7 @@ struct TableState {
     std::string fingerprint;  // of the source catalog rows at the last migration
 
     const ColumnState* column_by_attnum(int attnum) const noexcept;
+    friend bool operator==(const TableState&, const TableState&) = default;
 };
 
 }  // namespace syncset::state

@@ -1,0 +1,204 @@
+#include "commands.hpp"
+
+#include <iostream>
+
+#include "syncset/config/validate.hpp"
+#include "syncset/daemon/schema_step.hpp"
+#include "syncset/db/connection.hpp"
+#include "syncset/db/dsn.hpp"
+#include "syncset/error.hpp"
+#include "syncset/json.hpp"
+#include "syncset/log/log.hpp"
+#include "syncset/plan/render.hpp"
+#include "syncset/state/store.hpp"
+
+namespace syncset::cli {
+
+namespace {
+
+std::size_t count_tables(const config::Config& config) {
+    std::size_t tables = 0;
+    for (const auto& replica : config.replicas) {
+        tables += replica.tables.size();
+    }
+    return tables;
+}
+
+// Config/catalog disagreements: one `FILE:LINE:COL: KEY.PATH: message` line each, then exit 2.
+int report_problems(const config::Config& config, const std::vector<config::Problem>& problems) {
+    for (const auto& p : problems) {
+        std::cerr << config::format_problem(config.file, p) << '\n';
+    }
+    std::cerr << "syncset: the configuration and the databases disagree (" << problems.size()
+              << (problems.size() == 1 ? " problem" : " problems") << "); nothing was changed\n";
+    return k_exit_usage;
+}
+
+}  // namespace
+
+config::Config load(const Options& options) {
+    config::Config config = config::load_config_file(options.config_path);
+    // CLI11 has checked these against the same names.
+    if (auto level = config::log_level_from_string(options.log_level)) {
+        config.log.level = *level;
+    }
+    if (auto format = config::log_format_from_string(options.log_format)) {
+        config.log.format = *format;
+    }
+    log::setup(config.log.level, config.log.format);
+    return config;
+}
+
+int cmd_validate(const Options& options) {
+    config::Config config = config::load_config_file(options.config_path);
+    std::size_t replicas = config.replicas.size();
+    std::size_t tables = count_tables(config);
+    std::cout << options.config_path << ": ok (" << replicas
+              << (replicas == 1 ? " replica, " : " replicas, ") << tables
+              << (tables == 1 ? " table entry)" : " table entries)") << '\n';
+    return k_exit_ok;
+}
+
+int cmd_plan(const Options& options) {
+    config::Config config = load(options);
+    daemon::SourceView source = daemon::read_source(config);
+    std::vector<config::Problem> problems = source.problems;
+    std::string text;
+    for (const auto& replica : config.replicas) {
+        plan::ReplicaPlan plan = [&] {
+            try {
+                return daemon::read_and_plan(config, replica, source.catalog);
+            } catch (const Error& e) {
+                throw e.with_context("replica " + replica.name);
+            }
+        }();
+        problems.insert(problems.end(), plan.problems.begin(), plan.problems.end());
+        text += plan::render_plan(plan, db::redact_dsn(replica.dsn));
+    }
+    if (!problems.empty()) {
+        return report_problems(config, problems);
+    }
+    std::cout << text;
+    return k_exit_ok;
+}
+
+int cmd_run(const Options& options) {
+    config::Config config = load(options);
+    log::info("syncset starting", {{"config", config.file},
+                                   {"replicas", config.replicas.size()},
+                                   {"source", db::redact_dsn(config.source_dsn)}});
+    daemon::SourceView source = daemon::read_source(config);
+    // Every replica is planned read-only first: a problem anywhere stops the run before any
+    // replica is changed. An unreachable replica does not hold back the others.
+    std::vector<config::Problem> problems = source.problems;
+    for (const auto& replica : config.replicas) {
+        try {
+            auto plan = daemon::read_and_plan(config, replica, source.catalog);
+            problems.insert(problems.end(), plan.problems.begin(), plan.problems.end());
+        } catch (const Error& e) {
+            if (!e.retryable()) {
+                throw e.with_context("replica " + replica.name);
+            }
+        }
+    }
+    if (!problems.empty()) {
+        return report_problems(config, problems);
+    }
+    std::size_t ok_tables = 0;
+    std::size_t failed = 0;
+    for (const auto& replica : config.replicas) {
+        try {
+            daemon::ReplicaOutcome outcome =
+                daemon::apply_schema_step(config, replica, source.catalog);
+            problems.insert(problems.end(), outcome.plan.problems.begin(),
+                            outcome.plan.problems.end());
+            for (const auto& table : outcome.plan.tables) {
+                for (const auto& change : table.changes) {
+                    log::info("schema change applied",
+                              {{"replica", replica.name},
+                               {"table", config::TableName{table.target_schema, table.target_name}
+                                             .display()},
+                               {"change", change}});
+                }
+            }
+            for (const auto& table : outcome.tables) {
+                if (table.stopped) {
+                    ++failed;
+                    log::error("table stopped", {{"replica", replica.name},
+                                                 {"table", table.target},
+                                                 {"reason", table.message}});
+                } else {
+                    ++ok_tables;
+                }
+            }
+        } catch (const Error& e) {
+            ++failed;
+            log::error("replica failed", {{"replica", replica.name}, {"error", e.what()}});
+        }
+    }
+    if (!problems.empty()) {
+        return report_problems(config, problems);
+    }
+    log::info("schema step done", {{"tables", ok_tables}, {"failed", failed}});
+    if (!options.once) {
+        log::warn("the copy loop is not in this build yet: exiting after the schema step");
+    }
+    if (failed == 0) {
+        return k_exit_ok;
+    }
+    return ok_tables > 0 ? k_exit_partial : k_exit_database;
+}
+
+int cmd_status(const Options& options) {
+    config::Config config = load(options);
+    std::string text;
+    std::string json = "{\"replicas\":[";
+    int status = k_exit_ok;
+    for (std::size_t r = 0; r < config.replicas.size(); ++r) {
+        const auto& replica = config.replicas[r];
+        json += (r > 0 ? "," : "") + std::string("{\"name\":") + json_quote(replica.name);
+        text += "replica " + replica.name + " (" + db::redact_dsn(replica.dsn) + ")\n";
+        std::vector<state::TableState> tables;
+        try {
+            auto conn = db::Connection::open(replica.dsn, "status:" + replica.name);
+            tables = state::read_tables(*conn, config.state_schema);
+        } catch (const Error& e) {
+            text += "  error: " + std::string(e.what()) + "\n";
+            json += ",\"error\":" + json_quote(e.what()) + "}";
+            status = k_exit_database;
+            continue;
+        }
+        if (tables.empty()) {
+            text += "  no table state yet (run 'syncset run' first)\n";
+        }
+        json += ",\"tables\":[";
+        for (std::size_t i = 0; i < tables.size(); ++i) {
+            const auto& t = tables[i];
+            std::string target = config::TableName{t.target_schema, t.target_name}.display();
+            std::string source = config::TableName{t.source_schema, t.source_name}.display();
+            text += "  " + target + " <- " + source + ": " + std::string(state::to_string(t.phase));
+            if (t.pending != state::Work::none) {
+                text += ", pending " + std::string(state::to_string(t.pending));
+            }
+            if (!t.stop_reason.empty()) {
+                text += "\n    stopped: " + t.stop_reason;
+            }
+            text += "\n";
+            json += (i > 0 ? "," : "") + std::string("{\"target\":") + json_quote(target) +
+                    ",\"source\":" + json_quote(source) +
+                    ",\"phase\":" + json_quote(state::to_string(t.phase)) +
+                    ",\"pending\":" + json_quote(state::to_string(t.pending)) +
+                    ",\"stop_reason\":" +
+                    (t.stop_reason.empty() ? std::string("null") : json_quote(t.stop_reason)) + "}";
+        }
+        json += "]}";
+    }
+    json += "]}";
+    text +=
+        "note: rows deleted on the source (hard deletes) reach replicas only through the drift "
+        "scanner, which is not in this build yet\n";
+    std::cout << (options.json ? json + "\n" : text);
+    return status;
+}
+
+}  // namespace syncset::cli

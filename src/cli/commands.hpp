@@ -1,0 +1,28 @@
+// The commands behind the CLI. Each returns an exit status or throws syncset::Error, which the
+// funnel in app.cpp turns into a message and a status.
+#pragma once
+
+#include <string>
+
+#include "syncset/config/config.hpp"
+
+namespace syncset::cli {
+
+struct Options {
+    std::string config_path;
+    bool once = false;
+    bool json = false;
+    bool repair = false;
+    std::string log_level;   // overrides log.level when set
+    std::string log_format;  // overrides log.format when set
+};
+
+// Loads and validates the config, applies command-line overrides and sets up logging.
+config::Config load(const Options& options);
+
+int cmd_validate(const Options& options);
+int cmd_plan(const Options& options);
+int cmd_run(const Options& options);
+int cmd_status(const Options& options);
+
+}  // namespace syncset::cli

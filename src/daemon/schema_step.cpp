@@ -1,0 +1,168 @@
+#include "syncset/daemon/schema_step.hpp"
+
+#include <set>
+
+#include "syncset/catalog/read.hpp"
+#include "syncset/db/connection.hpp"
+#include "syncset/db/pqxx_connection.hpp"
+#include "syncset/db/quote.hpp"
+#include "syncset/error.hpp"
+#include "syncset/log/log.hpp"
+#include "syncset/state/store.hpp"
+
+namespace syncset::daemon {
+
+namespace {
+
+std::string replica_role(const config::ReplicaSpec& replica) { return "replica:" + replica.name; }
+
+std::string qualified(const std::string& schema, const std::string& name) {
+    return config::TableName{schema, name}.display();
+}
+
+// Tables an entry selects, for checking its row filter.
+std::vector<const catalog::Table*> matches(const config::TableSpec& spec,
+                                           const catalog::Catalog& source) {
+    std::vector<const catalog::Table*> out;
+    for (const auto& table : source.tables) {
+        if (!table.is_partition && catalog::glob_match(spec.source.schema, table.schema) &&
+            catalog::glob_match(spec.source.table, table.name)) {
+            out.push_back(&table);
+        }
+    }
+    return out;
+}
+
+// Reads the replica catalog and state. `conn` is the raw connection the state lives on.
+plan::ReplicaPlan plan_with(const config::Config& config, const config::ReplicaSpec& replica,
+                            const catalog::Catalog& source, db::Connection& conn) {
+    auto pqxx_conn = db::open_pqxx(replica.dsn, replica_role(replica));
+    catalog::Catalog target = catalog::read_catalog(*pqxx_conn, config.state_schema);
+    std::vector<state::TableState> stored = state::read_tables(conn, config.state_schema);
+    return plan::plan_replica(config, replica, source, target, stored);
+}
+
+// Session advisory lock that serialises schema steps of daemons sharing a replica; it goes with
+// the connection if the daemon dies.
+class MigrationLock {
+public:
+    MigrationLock(db::Connection& conn, const std::string& state_schema) : m_conn(conn) {
+        m_key = "SELECT hashtextextended(" + db::quote_literal("syncset migrate " + state_schema) +
+                ", 0)";
+        m_conn.exec("SELECT pg_advisory_lock((" + m_key + "))");
+    }
+    ~MigrationLock() {
+        try {
+            if (m_conn.is_ok()) {
+                m_conn.exec("SELECT pg_advisory_unlock((" + m_key + "))");
+            }
+        } catch (...) {  // NOLINT(bugprone-empty-catch): the lock goes with the session anyway
+        }
+    }
+    MigrationLock(const MigrationLock&) = delete;
+    MigrationLock& operator=(const MigrationLock&) = delete;
+
+private:
+    db::Connection& m_conn;
+    std::string m_key;
+};
+
+}  // namespace
+
+SourceView read_source(const config::Config& config) {
+    SourceView view;
+    auto conn = db::open_pqxx(config.source_dsn, "source");
+    view.catalog = catalog::read_catalog(*conn, config.state_schema);
+    std::set<std::pair<std::uint32_t, std::string>> checked;
+    for (std::size_t r = 0; r < config.replicas.size(); ++r) {
+        const auto& replica = config.replicas[r];
+        for (std::size_t t = 0; t < replica.tables.size(); ++t) {
+            const auto& spec = replica.tables[t];
+            if (!spec.where) {
+                continue;
+            }
+            for (const catalog::Table* table : matches(spec, view.catalog)) {
+                if (!checked.insert({table->oid, *spec.where}).second) {
+                    continue;
+                }
+                if (auto problem = catalog::check_row_filter(*conn, *table, *spec.where)) {
+                    view.problems.push_back(
+                        {spec.position,
+                         "replicas[" + std::to_string(r) + "].tables[" + std::to_string(t) +
+                             "].where",
+                         "row filter is not valid for source table " +
+                             qualified(table->schema, table->name) + ": " + *problem});
+                }
+            }
+        }
+    }
+    return view;
+}
+
+plan::ReplicaPlan read_and_plan(const config::Config& config, const config::ReplicaSpec& replica,
+                                const catalog::Catalog& source) {
+    auto conn = db::Connection::open(replica.dsn, replica_role(replica));
+    return plan_with(config, replica, source, *conn);
+}
+
+ReplicaOutcome apply_schema_step(const config::Config& config, const config::ReplicaSpec& replica,
+                                 const catalog::Catalog& source) {
+    auto conn = db::Connection::open(replica.dsn, replica_role(replica));
+    MigrationLock lock(*conn, config.state_schema);
+    state::ensure_schema(*conn, config.state_schema);
+
+    ReplicaOutcome outcome;
+    outcome.plan = plan_with(config, replica, source, *conn);
+    if (!outcome.plan.problems.empty()) {
+        return outcome;  // the caller reports them; nothing is applied
+    }
+
+    db::Transaction tx(*conn);
+    for (const auto& ddl : outcome.plan.ddl) {
+        conn->exec(ddl);
+    }
+    for (auto& table : outcome.plan.tables) {
+        TableOutcome result;
+        result.target = qualified(table.target_schema, table.target_name);
+        conn->exec("SAVEPOINT syncset_table");
+        try {
+            for (const auto& ddl : table.ddl) {
+                conn->exec(ddl);
+            }
+            if (table.work == state::Work::none) {
+                // No copy ahead: indexes can be built now. Otherwise after the snapshot.
+                for (const auto& ddl : table.index_ddl) {
+                    conn->exec(ddl);
+                }
+            }
+            if (table.state_changed) {
+                state::write_table(*conn, config.state_schema, table.next_state);
+            }
+            conn->exec("RELEASE SAVEPOINT syncset_table");
+            if (table.stop_reason) {
+                result.stopped = true;
+                result.message = *table.stop_reason;
+            }
+        } catch (const Error& e) {
+            if (!e.retryable() && conn->is_ok()) {
+                // This table's change cannot be done: stop it alone and keep its old state.
+                conn->exec("ROLLBACK TO SAVEPOINT syncset_table");
+                state::TableState stopped = table.next_state;
+                stopped.phase = state::Phase::stopped;
+                stopped.stop_reason = std::string("schema change failed: ") + e.what();
+                state::write_table(*conn, config.state_schema, stopped);
+                conn->exec("RELEASE SAVEPOINT syncset_table");
+                result.stopped = true;
+                result.message = stopped.stop_reason;
+                table.stop_reason = stopped.stop_reason;
+            } else {
+                throw e.with_context("migrate " + result.target + " on replica " + replica.name);
+            }
+        }
+        outcome.tables.push_back(std::move(result));
+    }
+    tx.commit();
+    return outcome;
+}
+
+}  // namespace syncset::daemon
