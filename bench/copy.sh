@@ -1,0 +1,591 @@
+#!/usr/bin/env bash
+# Copy benchmark of `syncset run --once` against plain psql pipelines, all in ONE run on ONE
+# throwaway PostgreSQL 15 pair (tests/pg_pair.sh), so every figure sits next to a baseline
+# measured under the same load. See bench/README.md for what each figure means.
+#
+#   bench/copy.sh                          build, 2,000,000 rows, 3 repetitions, RSS at 1M and 4M
+#   ROWS=200000 REPEAT=1 SKIP_RSS=1 bench/copy.sh     a quick smoke run
+#
+# Knobs (environment):
+#   ROWS=2000000          rows of the main table
+#   REPEAT=3              timed repetitions of each figure; the median is reported
+#   BATCH_ROWS="10000 100000"   batch_rows variants of the snapshot; the FIRST one is also used
+#                         for the incremental round and the RSS runs (10000 is syncset's default)
+#   UPDATE_PERCENT=1      share of rows updated per incremental round
+#   SKIP_RSS=1            skip the peak-RSS runs (they generate 1M and 4M-row tables)
+#   RSS_ROWS="1000000 4000000"  table sizes of the peak-RSS runs
+#   SYNCSET_BIN=PATH      use this binary instead of building one
+#   BUILD_DIR=build-bench where to build the Release binary
+#   RUN_TIMEOUT=1800      seconds before one syncset run or psql pipeline counts as hung
+#   RESULTS=PATH          also write the results table to PATH
+#   MIN_FREE_GB=10        refuse to start with less free disk space than this
+#   KEEP_WORK=1           keep the work directory (configs, logs) even on success
+#
+# Exits 0 when every run completed and every copy verified, even if a target is missed
+# (benchmarks are not tests; a missed target prints MISSED). Exits 1 when something failed
+# or a replica did not match its source.
+set -euo pipefail
+export LC_ALL=C
+
+cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
+readonly repo_root=$PWD
+
+readonly rows=${ROWS:-2000000}
+readonly repeat=${REPEAT:-3}
+read -ra batch_variants <<<"${BATCH_ROWS:-10000 100000}"
+readonly update_percent=${UPDATE_PERCENT:-1}
+readonly skip_rss=${SKIP_RSS:-0}
+read -ra rss_rows <<<"${RSS_ROWS:-1000000 4000000}"
+readonly build_dir=${BUILD_DIR:-build-bench}
+readonly run_timeout=${RUN_TIMEOUT:-1800}
+readonly results_file=${RESULTS:-}
+readonly min_free_gb=${MIN_FREE_GB:-10}
+readonly keep_work=${KEEP_WORK:-0}
+readonly pg_bin=${SYNCSET_PG_BIN:-/usr/lib/postgresql/15/bin}
+
+# Targets of issue 4 ("Benchmark").
+readonly target_snapshot=1.0    # syncset time / psql pipe time
+readonly target_incremental=1.3 # syncset time / COPY + upsert time
+readonly target_rss_mb=64       # peak RSS of one `syncset run --once` snapshot
+readonly target_rss_growth=1.25 # "flat": peak RSS at the largest size / at the smallest
+
+# Columns copied: every column but `secret` (the config excludes it).
+readonly cols="id, customer_id, status, region, note, amount, attrs, created_at, updated_at"
+readonly update_cols="customer_id, status, region, note, amount, attrs, created_at, updated_at"
+
+# Session settings for every psql of this script, the same ones syncset pins, so the pipes
+# and the checksums (row text) do not depend on server defaults.
+readonly psql_options="-c client_encoding=UTF8 -c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC -c extra_float_digits=3 -c bytea_output=hex -c client_min_messages=warning"
+
+work=""
+pair_dir=""
+ok=0
+
+log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() {
+    log "FAILED: $*"
+    exit 1
+}
+
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM HUP
+    if [[ -n $pair_dir && -e $pair_dir ]]; then
+        log "stopping the PostgreSQL pair"
+        timeout 120 "$repo_root/tests/pg_pair.sh" stop "$pair_dir" >/dev/null 2>&1 ||
+            log "could not stop the pair in $pair_dir; stop it with: tests/pg_pair.sh stop $pair_dir"
+    fi
+    if [[ -n $work && -d $work ]]; then
+        if ((ok == 1)) && [[ $keep_work != 1 ]]; then
+            rm -rf "$work"
+        else
+            log "configs and logs kept in $work"
+        fi
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
+for value in "$rows" "$repeat" "$update_percent" "$run_timeout" "$min_free_gb" \
+    "${batch_variants[@]}" "${rss_rows[@]}"; do
+    is_uint "$value" || die "not a whole number: '$value' (check ROWS, REPEAT, BATCH_ROWS, ...)"
+done
+((rows >= 100)) || die "ROWS must be at least 100"
+((repeat >= 1)) || die "REPEAT must be at least 1"
+((${#batch_variants[@]} >= 1)) || die "BATCH_ROWS needs at least one value"
+((update_percent >= 1 && update_percent <= 100)) || die "UPDATE_PERCENT must be 1..100"
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers
+
+# Seconds between two $EPOCHREALTIME values.
+seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+        END { if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "inf" }'; }
+
+# within VALUE LIMIT STRICT: is VALUE <= LIMIT (STRICT=1: < LIMIT)?
+within() { awk -v v="$1" -v l="$2" -v s="${3:-0}" 'BEGIN { exit !(s ? v < l : v <= l) }'; }
+
+dsn_at() { echo "host=127.0.0.1 port=$1 user=postgres dbname=$2"; }
+
+# psql with the pinned settings, stopping at the first error, never hanging forever.
+pq() {
+    PGOPTIONS=$psql_options timeout --foreground "$run_timeout" psql -X -q -v ON_ERROR_STOP=1 "$@"
+}
+# One value (or one row, space-separated) from a query.
+pq_value() {
+    local dsn=$1 sql=$2
+    pq "$dsn" -At -F ' ' -c "$sql"
+}
+
+checkpoint_both() {
+    pq "$(dsn_at "$src_port" postgres)" -c "checkpoint"
+    pq "$(dsn_at "$rep_port" postgres)" -c "checkpoint"
+}
+
+recreate_db() {
+    local port=$1 db=$2
+    pq "$(dsn_at "$port" postgres)" -c "drop database if exists $db with (force)" -c "create database $db"
+}
+
+drop_db() {
+    pq "$(dsn_at "$1" postgres)" -c "drop database if exists $2 with (force)"
+}
+
+# "count sum" of the copied columns; the sum hashes each row's text.
+checksum() {
+    local dsn=$1 table=$2
+    pq_value "$dsn" "select count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)
+                     from (select $cols from $table) t"
+}
+
+# verify LABEL DSN TABLE EXPECTED [LOG]: the replica table matches the source checksum, or die
+# (showing the end of LOG, the log of the run that should have made it match).
+verify() {
+    local label=$1 dsn=$2 table=$3 expected=$4 run_log=${5:-} got
+    got=$(checksum "$dsn" "$table") || die "$label: could not read $table on the replica"
+    if [[ $got != "$expected" ]]; then
+        if [[ -n $run_log ]]; then
+            log "end of $run_log:"
+            tail -n 20 "$run_log" >&2
+        fi
+        die "$label: replica does not match the source (count checksum): replica '$got', source '$expected'"
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+# create_source_table DSN N: bench_orders with N rows (about 200 bytes a row in text COPY
+# without `secret`), deterministic, generated on the server; then its indexes and VACUUM ANALYZE.
+create_source_table() {
+    local dsn=$1 n=$2
+    pq "$dsn" <<SQL
+set client_min_messages = warning;
+drop table if exists public.bench_orders;
+create table public.bench_orders (
+    id          bigint not null,
+    customer_id int not null,
+    status      smallint not null,
+    region      text not null,
+    note        text,
+    amount      numeric(12,2) not null,
+    attrs       jsonb,
+    created_at  timestamptz not null,
+    updated_at  timestamptz not null,
+    secret      text
+);
+insert into public.bench_orders
+select i,
+       1 + h1 % 500000,
+       (h2 % 5)::smallint,
+       (array['eu-west', 'eu-north', 'us-east', 'us-west', 'ap-south', 'sa-east'])[1 + h3 % 6],
+       left('Order ' || i || ' note: ' || md5(i::text) || ' ' || md5(h4::text) || ' '
+            || md5(h5::text), (80 + h4 % 41)::int),
+       round((h5 % 10000000) / 100.0, 2),
+       jsonb_build_object('tier', (array['free', 'pro', 'gold'])[1 + h6 % 3], 'items', 1 + h6 % 9),
+       created,
+       created + make_interval(secs => h7 % 864000),
+       md5(i::text || ' secret')
+from (
+    select i,
+           hashint8extended(i, 1) & 2147483647 as h1,
+           hashint8extended(i, 2) & 2147483647 as h2,
+           hashint8extended(i, 3) & 2147483647 as h3,
+           hashint8extended(i, 4) & 2147483647 as h4,
+           hashint8extended(i, 5) & 2147483647 as h5,
+           hashint8extended(i, 6) & 2147483647 as h6,
+           hashint8extended(i, 7) & 2147483647 as h7,
+           timestamptz '2023-01-01 00:00:00+00' + make_interval(secs => i * 7) as created
+    from generate_series(1, $n::bigint) as i
+) g;
+alter table public.bench_orders add primary key (id);
+-- What a table followed by an updated_at cursor has: keyset reads on (updated_at, id).
+create index bench_orders_updated_at_id on public.bench_orders (updated_at, id);
+vacuum analyze public.bench_orders;
+SQL
+}
+
+# The pipe baselines' target: the copied columns with the same types and the same key.
+create_pipe_table() {
+    local dsn=$1
+    pq "$dsn" <<'SQL'
+set client_min_messages = warning;
+drop table if exists public.bench_orders_pipe;
+create table public.bench_orders_pipe (
+    id          bigint primary key,
+    customer_id int not null,
+    status      smallint not null,
+    region      text not null,
+    note        text,
+    amount      numeric(12,2) not null,
+    attrs       jsonb,
+    created_at  timestamptz not null,
+    updated_at  timestamptz not null
+);
+SQL
+}
+
+write_config() {
+    local file=$1 src_db=$2 rep_db=$3 batch=$4
+    cat >"$file" <<EOF
+# Written by bench/copy.sh
+source:
+  dsn: "$(dsn_at "$src_port" "$src_db")"
+replicas:
+  - name: bench
+    dsn: "$(dsn_at "$rep_port" "$rep_db")"
+    tables:
+      - source: public.bench_orders
+        exclude: [secret]
+        cursor: updated_at
+        batch_rows: $batch
+schema_changes:
+  # The pipe baselines' table has only the primary key; the replica gets no more indexes
+  # than that, so both sides write the same.
+  indexes: ignore
+EOF
+}
+
+# ---------------------------------------------------------------------------------------------
+# The timed commands. Each sets the global `elapsed` (seconds).
+
+elapsed=0
+rss_kb=0
+
+# run_syncset LABEL CONFIG: `syncset run --once`, wall time and peak RSS (GNU time).
+run_syncset() {
+    local label=$1 config=$2 t0 t1 status=0
+    local out="$work/$label.log" tv="$work/$label.time"
+    t0=$EPOCHREALTIME
+    /usr/bin/time -v -o "$tv" timeout --foreground -k 10 "$run_timeout" \
+        "$syncset" run --once "$config" >"$out" 2>&1 || status=$?
+    t1=$EPOCHREALTIME
+    if ((status != 0)); then
+        log "$label: syncset run --once exited with status $status; end of $out:"
+        tail -n 40 "$out" >&2
+        die "$label: syncset run --once failed (status $status)"
+    fi
+    elapsed=$(seconds_between "$t0" "$t1")
+    rss_kb=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$tv")
+    is_uint "$rss_kb" || die "$label: no peak RSS in $tv"
+}
+
+# Baseline A: the issue's psql pipe, whole table, into an empty table with the key.
+run_pipe_snapshot() {
+    local label=$1 t0 t1
+    t0=$EPOCHREALTIME
+    if ! pq "$src_dsn" -c "\\copy (select $cols from public.bench_orders) to stdout" |
+        pq "$pipe_dsn" -c "\\copy public.bench_orders_pipe ($cols) from stdin" 2>"$work/$label.err"; then
+        tail -n 20 "$work/$label.err" >&2
+        die "$label: the psql pipe failed"
+    fi
+    t1=$EPOCHREALTIME
+    elapsed=$(seconds_between "$t0" "$t1")
+}
+
+# Baseline B: what one would write by hand for the changed rows: COPY the rows past the
+# high-water mark into a temporary staging table, then one upsert that skips unchanged rows,
+# in one replica transaction.
+run_pipe_incremental() {
+    local label=$1 mark=$2 t0 t1 set_list target_list excluded_list
+    set_list=$(sed -E 's/([a-z_]+)/\1 = excluded.\1/g' <<<"$update_cols")
+    target_list=$(sed -E 's/([a-z_]+)/t.\1/g' <<<"$update_cols")
+    excluded_list=$(sed -E 's/([a-z_]+)/excluded.\1/g' <<<"$update_cols")
+    t0=$EPOCHREALTIME
+    if ! pq "$src_dsn" -c "\\copy (select $cols from public.bench_orders where updated_at > '$mark') to stdout" |
+        pq "$pipe_dsn" -1 \
+            -c "create temporary table stage (like public.bench_orders_pipe) on commit drop" \
+            -c "\\copy stage ($cols) from stdin" \
+            -c "insert into public.bench_orders_pipe as t ($cols) select $cols from stage
+                on conflict (id) do update set $set_list
+                where ($target_list) is distinct from ($excluded_list)" 2>"$work/$label.err"; then
+        tail -n 20 "$work/$label.err" >&2
+        die "$label: the COPY + upsert pipeline failed"
+    fi
+    t1=$EPOCHREALTIME
+    elapsed=$(seconds_between "$t0" "$t1")
+}
+
+# ---------------------------------------------------------------------------------------------
+# Setup
+
+command -v psql >/dev/null || die "psql is missing (scripts/install-deps.sh installs it)"
+[[ -x $pg_bin/initdb ]] || die "no PostgreSQL 15 in $pg_bin (scripts/install-deps.sh installs it)"
+if [[ ! -x /usr/bin/time ]]; then
+    log "installing GNU time (Debian package 'time') for peak RSS"
+    ((EUID == 0)) || die "/usr/bin/time is missing: apt-get install time"
+    timeout 600 apt-get install -y -qq time >/dev/null || die "could not install the package 'time'"
+fi
+
+free_gb=$(df -P -BG / | awk 'NR == 2 { sub("G", "", $4); print $4 }')
+log "free disk space on /: ${free_gb} GB"
+((free_gb >= min_free_gb)) || die "only ${free_gb} GB free on /; the benchmark needs about ${min_free_gb} GB (MIN_FREE_GB)"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/syncset-bench.XXXXXXXX")
+
+if [[ -n ${SYNCSET_BIN:-} ]]; then
+    syncset=$(readlink -f "$SYNCSET_BIN")
+    [[ -x $syncset ]] || die "SYNCSET_BIN=$SYNCSET_BIN is not an executable"
+else
+    log "building the Release binary in $build_dir (log: $work/build.log)"
+    if ! {
+        timeout 3600 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
+            -DSYNCSET_BUILD_TESTS=OFF -DSYNCSET_WERROR=OFF &&
+            timeout 3600 cmake --build "$build_dir" -j2 --target syncset
+    } >"$work/build.log" 2>&1; then
+        tail -n 40 "$work/build.log" >&2
+        die "the build failed"
+    fi
+    syncset="$repo_root/$build_dir/syncset"
+fi
+syncset_version=$("$syncset" --version 2>&1 || true)
+git_rev=$(git -C "$repo_root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n $(git -C "$repo_root" status --porcelain --untracked-files=no -- src include 2>/dev/null) ]]; then
+    git_rev+="+uncommitted"
+fi
+log "syncset: $syncset ($syncset_version, tree $git_rev)"
+
+log "starting a PostgreSQL pair"
+pair_dir="$work/pair"
+timeout 300 "$repo_root/tests/pg_pair.sh" start "$pair_dir" >"$work/pair.log" 2>&1 ||
+    {
+        tail -n 30 "$work/pair.log" >&2
+        die "tests/pg_pair.sh start failed"
+    }
+# shellcheck source=/dev/null
+. "$pair_dir/env.sh"
+src_port=$SYNCSET_TEST_SOURCE_PORT
+rep_port=$SYNCSET_TEST_REPLICA_PORT
+
+# The same on both servers, so syncset and the baselines see the same server: checkpoints come
+# from this script (before each timed run), not from WAL volume in the middle of one.
+for port in "$src_port" "$rep_port"; do
+    pq "$(dsn_at "$port" postgres)" -c "alter system set max_wal_size = '4GB'" \
+        -c "alter system set checkpoint_timeout = '30min'" -c "select pg_reload_conf()" >/dev/null
+done
+
+src_dsn=$(dsn_at "$src_port" bench)
+pipe_dsn=$(dsn_at "$rep_port" bench_pipe)
+
+log "generating $rows rows on the source"
+recreate_db "$src_port" bench
+t0=$EPOCHREALTIME
+create_source_table "$src_dsn" "$rows"
+log "generated in $(seconds_between "$t0" "$EPOCHREALTIME") s"
+table_size=$(pq_value "$src_dsn" "select pg_size_pretty(pg_total_relation_size('public.bench_orders'))")
+# Also warms the source cache for whichever side runs first.
+copy_bytes=$(pq "$src_dsn" -c "\\copy (select $cols from public.bench_orders) to stdout" | wc -c)
+bytes_per_row=$(awk -v b="$copy_bytes" -v r="$rows" 'BEGIN { printf "%.0f", b / r }')
+log "source table: $table_size on disk with indexes, $bytes_per_row bytes a row in text COPY (copied columns)"
+source_sum=$(checksum "$src_dsn" public.bench_orders)
+
+# ---------------------------------------------------------------------------------------------
+# 1. Initial snapshot: psql pipe vs syncset at each batch_rows, interleaved, order alternating.
+
+declare -a pipe_times=()
+declare -A sync_times=() sync_rss=()
+first_batch=${batch_variants[0]}
+
+snapshot_pipe() {
+    local r=$1
+    recreate_db "$rep_port" bench_pipe >/dev/null
+    create_pipe_table "$pipe_dsn"
+    checkpoint_both
+    run_pipe_snapshot "snapshot-pipe-$r"
+    verify "snapshot psql pipe #$r" "$pipe_dsn" public.bench_orders_pipe "$source_sum"
+    pipe_times+=("$elapsed")
+    log "snapshot #$r psql pipe: $elapsed s"
+}
+
+snapshot_syncset() {
+    local r=$1 batch=$2 db="bench_sync_$2" config="$work/snapshot-$2.yaml" indexes
+    write_config "$config" bench "$db" "$batch"
+    recreate_db "$rep_port" "$db" >/dev/null
+    checkpoint_both
+    run_syncset "snapshot-b$batch-$r" "$config"
+    verify "snapshot syncset batch_rows $batch #$r" "$(dsn_at "$rep_port" "$db")" public.bench_orders \
+        "$source_sum" "$work/snapshot-b$batch-$r.log"
+    indexes=$(pq_value "$(dsn_at "$rep_port" "$db")" \
+        "select count(*) from pg_index where indrelid = 'public.bench_orders'::regclass")
+    ((indexes == 1)) || log "note: syncset's replica table has $indexes indexes, the pipe's has 1"
+    sync_times[$batch]+="$elapsed "
+    sync_rss[$batch]+="$rss_kb "
+    log "snapshot #$r syncset batch_rows $batch: $elapsed s, peak RSS $((rss_kb / 1024)) MB"
+}
+
+for ((r = 1; r <= repeat; r++)); do
+    if ((r % 2 == 1)); then
+        snapshot_pipe "$r"
+    fi
+    # The first variant runs last so its database is the one the incremental round continues.
+    for ((v = ${#batch_variants[@]} - 1; v >= 0; v--)); do
+        snapshot_syncset "$r" "${batch_variants[v]}"
+        if ((v > 0 && r == repeat)); then
+            drop_db "$rep_port" "bench_sync_${batch_variants[v]}"
+        fi
+    done
+    if ((r % 2 == 0)); then
+        snapshot_pipe "$r"
+    fi
+done
+
+# ---------------------------------------------------------------------------------------------
+# 2. Incremental: a pass with nothing to do, then rounds of UPDATE_PERCENT% updated rows.
+
+inc_config="$work/snapshot-$first_batch.yaml"
+inc_dsn=$(dsn_at "$rep_port" "bench_sync_$first_batch")
+declare -a idle_times=() inc_times=() inc_pipe_times=() inc_rss=()
+
+for ((r = 1; r <= repeat; r++)); do
+    checkpoint_both
+    run_syncset "idle-$r" "$inc_config"
+    idle_times+=("$elapsed")
+    log "idle pass #$r (nothing changed): $elapsed s"
+done
+verify "idle pass" "$inc_dsn" public.bench_orders "$source_sum" "$work/idle-$repeat.log"
+
+modulus=$((100 / update_percent))
+changed=0
+for ((r = 1; r <= repeat; r++)); do
+    mark=$(pq_value "$src_dsn" "select max(updated_at) from public.bench_orders")
+    # A different slice of rows each round, spread over the whole key range.
+    changed=$(pq_value "$src_dsn" "with u as (
+            update public.bench_orders
+            set updated_at = now(), status = (status + 1) % 5, amount = amount + 1
+            where id % $modulus = $((r % modulus))
+            returning 1)
+        select count(*) from u")
+    source_sum=$(checksum "$src_dsn" public.bench_orders)
+    checkpoint_both
+    if ((r % 2 == 1)); then
+        run_syncset "incremental-$r" "$inc_config"
+        inc_times+=("$elapsed")
+        inc_rss+=("$rss_kb")
+        run_pipe_incremental "incremental-pipe-$r" "$mark"
+        inc_pipe_times+=("$elapsed")
+    else
+        run_pipe_incremental "incremental-pipe-$r" "$mark"
+        inc_pipe_times+=("$elapsed")
+        checkpoint_both
+        run_syncset "incremental-$r" "$inc_config"
+        inc_times+=("$elapsed")
+        inc_rss+=("$rss_kb")
+    fi
+    verify "incremental syncset #$r" "$inc_dsn" public.bench_orders "$source_sum" \
+        "$work/incremental-$r.log"
+    verify "incremental COPY + upsert #$r" "$pipe_dsn" public.bench_orders_pipe "$source_sum"
+    log "incremental #$r ($changed rows): syncset ${inc_times[-1]} s, COPY + upsert ${inc_pipe_times[-1]} s"
+done
+
+drop_db "$rep_port" "bench_sync_$first_batch"
+drop_db "$rep_port" bench_pipe
+drop_db "$src_port" bench
+
+# ---------------------------------------------------------------------------------------------
+# 3. Peak RSS of a snapshot as the table grows.
+
+declare -a rss_results=()
+if [[ $skip_rss != 1 ]]; then
+    for n in "${rss_rows[@]}"; do
+        log "peak RSS run: generating $n rows"
+        recreate_db "$src_port" bench_rss
+        create_source_table "$(dsn_at "$src_port" bench_rss)" "$n"
+        rss_sum=$(checksum "$(dsn_at "$src_port" bench_rss)" public.bench_orders)
+        write_config "$work/rss-$n.yaml" bench_rss bench_rss "$first_batch"
+        recreate_db "$rep_port" bench_rss
+        checkpoint_both
+        run_syncset "rss-$n" "$work/rss-$n.yaml"
+        verify "peak RSS run $n rows" "$(dsn_at "$rep_port" bench_rss)" public.bench_orders "$rss_sum" \
+            "$work/rss-$n.log"
+        rss_results+=("$n $rss_kb $elapsed")
+        log "peak RSS at $n rows: $((rss_kb / 1024)) MB ($elapsed s)"
+        drop_db "$rep_port" bench_rss
+        drop_db "$src_port" bench_rss
+    done
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+verdict() { # verdict VALUE LIMIT [STRICT]
+    if within "$1" "$2" "${3:-0}"; then echo "ok"; else echo "MISSED"; fi
+}
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+max_of() { printf '%s\n' "$@" | sort -g | tail -n 1; }
+
+missed=0
+{
+    echo
+    echo "syncset copy benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, tree $git_rev"
+    echo "  $rows rows, $bytes_per_row bytes a row in text COPY, source table $table_size;" \
+        "median of $repeat run(s); each figure next to its baseline from this same run"
+    echo
+    pipe_median=$(median "${pipe_times[@]}")
+    for batch in "${batch_variants[@]}"; do
+        read -ra samples <<<"${sync_times[$batch]}"
+        read -ra rss_samples <<<"${sync_rss[$batch]}"
+        s=$(median "${samples[@]}")
+        q=$(ratio "$s" "$pipe_median")
+        v=$(verdict "$q" "$target_snapshot")
+        [[ $v == ok ]] || missed=1
+        printf 'snapshot %s rows (batch_rows %s): syncset %.2f s | psql pipe %.2f s | ratio %s (target <= %s) %s\n' \
+            "$rows" "$batch" "$s" "$pipe_median" "$q" "$target_snapshot" "$v"
+        printf '    samples: syncset %s| pipe %s s; syncset peak RSS %s MB\n' \
+            "${sync_times[$batch]}" "${pipe_times[*]}" "$(mb "$(max_of "${rss_samples[@]}")")"
+    done
+    s=$(median "${inc_times[@]}")
+    p=$(median "${inc_pipe_times[@]}")
+    q=$(ratio "$s" "$p")
+    v=$(verdict "$q" "$target_incremental")
+    [[ $v == ok ]] || missed=1
+    printf 'incremental %s%% (%s rows updated, batch_rows %s): syncset %.2f s | COPY + upsert %.2f s | ratio %s (target <= %s) %s\n' \
+        "$update_percent" "$changed" "$first_batch" "$s" "$p" "$q" "$target_incremental" "$v"
+    printf '    samples: syncset %s | COPY + upsert %s s; syncset peak RSS %s MB\n' \
+        "${inc_times[*]}" "${inc_pipe_times[*]}" "$(mb "$(max_of "${inc_rss[@]}")")"
+    printf 'idle pass (nothing changed): syncset %.2f s (no baseline: the fixed cost of one run --once)\n' \
+        "$(median "${idle_times[@]}")"
+    if ((${#rss_results[@]} > 0)); then
+        line="peak RSS of a snapshot (batch_rows $first_batch):"
+        sep=" "
+        worst=0
+        for entry in "${rss_results[@]}"; do
+            read -r n kb secs <<<"$entry"
+            line+="$sep$n rows $(mb "$kb") MB (${secs} s)"
+            sep=" | "
+            ((kb > worst)) && worst=$kb
+        done
+        read -r _ first_kb _ <<<"${rss_results[0]}"
+        read -r _ last_kb _ <<<"${rss_results[-1]}"
+        growth=$(ratio "$last_kb" "$first_kb")
+        v=$(verdict "$(mb "$worst")" "$target_rss_mb" 1)
+        [[ $v == ok ]] || missed=1
+        line+=" (target < $target_rss_mb MB) $v"
+        echo "$line"
+        v=$(verdict "$growth" "$target_rss_growth")
+        [[ $v == ok ]] || missed=1
+        echo "    growth ${rss_rows[-1]} / ${rss_rows[0]} rows: ratio $growth (target flat: <= $target_rss_growth) $v"
+    else
+        echo "peak RSS runs skipped (SKIP_RSS=1)"
+    fi
+    echo
+    if ((missed)); then
+        echo "MISSED: at least one target above was missed"
+    else
+        echo "all targets met"
+    fi
+} | tee "$work/results.txt"
+if [[ -n $results_file ]]; then
+    cp "$work/results.txt" "$results_file"
+fi
+log "free disk space on /: $(df -P -BG / | awk 'NR == 2 { print $4 }')"
+ok=1
