@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "syncset/config/validate.hpp"
+#include "syncset/daemon/daemon.hpp"
 #include "syncset/daemon/schema_step.hpp"
 #include "syncset/db/connection.hpp"
 #include "syncset/db/dsn.hpp"
@@ -86,7 +87,8 @@ int cmd_run(const Options& options) {
     config::Config config = load(options);
     log::info("syncset starting", {{"config", config.file},
                                    {"replicas", config.replicas.size()},
-                                   {"source", db::redact_dsn(config.source_dsn)}});
+                                   {"source", db::redact_dsn(config.source_dsn)},
+                                   {"once", options.once ? "true" : "false"}});
     daemon::SourceView source = daemon::read_source(config);
     // Every replica is planned read-only first: a problem anywhere stops the run before any
     // replica is changed. An unreachable replica does not hold back the others.
@@ -99,54 +101,17 @@ int cmd_run(const Options& options) {
             if (!e.retryable()) {
                 throw e.with_context("replica " + replica.name);
             }
+            log::warn("replica unavailable", {{"replica", replica.name}, {"error", e.what()}});
         }
     }
     if (!problems.empty()) {
         return report_problems(config, problems);
     }
-    std::size_t ok_tables = 0;
-    std::size_t failed = 0;
-    for (const auto& replica : config.replicas) {
-        try {
-            daemon::ReplicaOutcome outcome =
-                daemon::apply_schema_step(config, replica, source.catalog);
-            problems.insert(problems.end(), outcome.plan.problems.begin(),
-                            outcome.plan.problems.end());
-            for (const auto& table : outcome.plan.tables) {
-                for (const auto& change : table.changes) {
-                    log::info("schema change applied",
-                              {{"replica", replica.name},
-                               {"table", config::TableName{table.target_schema, table.target_name}
-                                             .display()},
-                               {"change", change}});
-                }
-            }
-            for (const auto& table : outcome.tables) {
-                if (table.stopped) {
-                    ++failed;
-                    log::error("table stopped", {{"replica", replica.name},
-                                                 {"table", table.target},
-                                                 {"reason", table.message}});
-                } else {
-                    ++ok_tables;
-                }
-            }
-        } catch (const Error& e) {
-            ++failed;
-            log::error("replica failed", {{"replica", replica.name}, {"error", e.what()}});
-        }
-    }
-    if (!problems.empty()) {
-        return report_problems(config, problems);
-    }
-    log::info("schema step done", {{"tables", ok_tables}, {"failed", failed}});
-    if (!options.once) {
-        log::warn("the copy loop is not in this build yet: exiting after the schema step");
-    }
-    if (failed == 0) {
-        return k_exit_ok;
-    }
-    return ok_tables > 0 ? k_exit_partial : k_exit_database;
+    static daemon::Signals signals;
+    daemon::install_signal_handlers(signals);
+    int status = daemon::run(std::move(config), options.once, signals);
+    log::info("syncset stopped", {{"exit_status", status}});
+    return status;
 }
 
 int cmd_status(const Options& options) {

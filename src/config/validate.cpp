@@ -23,10 +23,11 @@ constexpr std::string_view k_source_keys[] = {"dsn"};
 constexpr std::string_view k_replica_keys[] = {"name", "dsn", "tables"};
 constexpr std::string_view k_table_keys[] = {"source", "target", "columns", "exclude",
                                   "rename", "where", "cursor", "mode",
-                                  "key", "soft_delete", "batch_rows", "poll_interval"};
+                                  "key", "soft_delete", "batch_rows", "poll_interval",
+                                  "late_commit_window"};
 constexpr std::string_view k_defaults_keys[] = {"columns", "exclude", "rename", "where",
                                      "cursor", "mode", "key", "soft_delete",
-                                     "batch_rows", "poll_interval"};
+                                     "batch_rows", "poll_interval", "late_commit_window"};
 constexpr std::string_view k_schema_change_keys[] = {"add_column", "drop_column", "type_change",
                                           "rename_column", "new_tables", "indexes"};
 constexpr std::string_view k_drift_keys[] = {"interval", "repair", "max_rows_per_second"};
@@ -472,6 +473,10 @@ void read_table_options(Validator& v, const Node& map, const std::string& path,
         } else if (name == "poll_interval") {
             if (auto interval = v.read_duration(key, value, here, false)) {
                 options.poll_interval = *interval;
+            }
+        } else if (name == "late_commit_window") {
+            if (auto window = v.read_duration(key, value, here, true)) {
+                options.late_commit_window = *window;
             }
         }
     });

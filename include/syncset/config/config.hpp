@@ -54,6 +54,9 @@ struct TableOptions {
     std::optional<std::string> soft_delete;
     std::int64_t batch_rows = 10000;
     Milliseconds poll_interval{5000};
+    // Time cursors: how far behind the newest row the stored cursor stays when syncset cannot
+    // see other sessions' transaction start times (the role lacks pg_read_all_stats).
+    Milliseconds late_commit_window{std::chrono::minutes(5)};
 };
 
 struct TableSpec : TableOptions {

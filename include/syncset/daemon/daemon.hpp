@@ -1,0 +1,23 @@
+// The sync daemon: schema step, then every table's copy loop on `parallel` worker threads,
+// until stopped (`run`) or until every table has caught up once (`run --once`).
+#pragma once
+
+#include <atomic>
+
+#include "syncset/config/config.hpp"
+
+namespace syncset::daemon {
+
+struct Signals {
+    std::atomic<bool> stop{false};    // SIGTERM / SIGINT: finish or roll back, then exit 0
+    std::atomic<bool> reload{false};  // SIGHUP: reload the config, keep the old one if invalid
+};
+
+// Installs handlers that only set the flags of `signals` (which must outlive the process).
+void install_signal_handlers(Signals& signals);
+
+// Runs until `signals.stop` (exit 0) or, with `once`, until every table caught up once:
+// 0 when all did, 4 when some failed while others succeeded, 3 when none could be copied.
+int run(config::Config config, bool once, Signals& signals);
+
+}  // namespace syncset::daemon

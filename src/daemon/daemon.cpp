@@ -1,0 +1,433 @@
+#include "syncset/daemon/daemon.hpp"
+
+#include <csignal>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "syncset/catalog/read.hpp"
+#include "syncset/config/validate.hpp"
+#include "syncset/copy/table_sync.hpp"
+#include "syncset/daemon/schema_step.hpp"
+#include "syncset/db/connection.hpp"
+#include "syncset/db/pqxx_connection.hpp"
+#include "syncset/db/quote.hpp"
+#include "syncset/db/retry.hpp"
+#include "syncset/error.hpp"
+#include "syncset/log/log.hpp"
+#include "syncset/state/store.hpp"
+
+namespace syncset::daemon {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+Signals* g_signals = nullptr;
+
+extern "C" void on_signal(int signal_number) {
+    if (g_signals == nullptr) {
+        return;
+    }
+    if (signal_number == SIGHUP) {
+        g_signals->reload = true;
+    } else {
+        g_signals->stop = true;
+    }
+}
+
+// --once gives up on a table after this many failed attempts in a row.
+constexpr std::uint32_t k_once_attempts = 5;
+
+struct Job {
+    std::size_t replica = 0;
+    std::unique_ptr<copy::TableSync> sync;
+    Clock::time_point due = Clock::now();
+    std::uint32_t failures = 0;
+    bool running = false;
+    bool caught_up_once = false;
+    bool failed = false;
+};
+
+// Connections one worker keeps between jobs: one to the source, one per replica.
+struct WorkerConnections {
+    std::unique_ptr<db::Connection> source;
+    std::map<std::size_t, std::unique_ptr<db::Connection>> replicas;
+};
+
+class Daemon {
+public:
+    Daemon(config::Config config, bool once, Signals& signals)
+        : m_config(std::move(config)), m_once(once), m_signals(signals) {}
+
+    int run() {
+        schema_step();
+        std::vector<std::thread> workers;
+        for (int i = 0; i < m_config.parallel; ++i) {
+            workers.emplace_back([this] { work(); });
+        }
+        supervise();
+        {
+            std::lock_guard lock(m_mutex);
+            m_finished = true;
+        }
+        m_wake.notify_all();
+        for (auto& worker : workers) {
+            worker.join();
+        }
+        return exit_status();
+    }
+
+private:
+    // The main thread: re-plans when the source catalog changes or on SIGHUP; with --once,
+    // waits until every table caught up once or gave up.
+    void supervise() {
+        auto next_check = Clock::now();
+        while (!m_signals.stop) {
+            {
+                std::unique_lock lock(m_mutex);
+                m_wake.wait_for(lock, milliseconds(200));
+                if (m_once && all_settled()) {
+                    return;
+                }
+            }
+            if (m_signals.reload.exchange(false)) {
+                reload_config();
+            }
+            if (Clock::now() >= next_check || m_replan_requested) {
+                next_check = Clock::now() + check_interval();
+                if (m_replan_requested.exchange(false) || catalog_changed()) {
+                    pause_workers();
+                    schema_step();
+                    resume_workers();
+                }
+            }
+        }
+    }
+
+    milliseconds check_interval() const {
+        milliseconds shortest{30000};
+        for (const auto& replica : m_config.replicas) {
+            for (const auto& table : replica.tables) {
+                shortest = std::min(shortest, table.poll_interval);
+            }
+        }
+        return std::max(shortest, milliseconds(200));
+    }
+
+    bool catalog_changed() {
+        try {
+            if (!m_catalog_conn) {
+                m_catalog_conn = db::open_pqxx(m_config.source_dsn, "source:catalog");
+            }
+            std::string fingerprint =
+                catalog::read_catalog_fingerprint(*m_catalog_conn, m_config.state_schema);
+            bool changed = !m_fingerprint.empty() && fingerprint != m_fingerprint;
+            m_fingerprint = fingerprint;
+            return changed || m_missing_replica;
+        } catch (const Error& e) {
+            m_catalog_conn.reset();
+            log::warn("source catalog check failed", {{"error", e.what()}});
+            return false;
+        }
+    }
+
+    void reload_config() {
+        try {
+            config::Config fresh = config::load_config_file(m_config.file);
+            log::setup(fresh.log.level, fresh.log.format);
+            pause_workers();
+            m_config = std::move(fresh);
+            schema_step();
+            resume_workers();
+            log::info("configuration reloaded", {{"config", m_config.file}});
+        } catch (const Error& e) {
+            log::error("configuration reload failed; keeping the running one",
+                       {{"error", e.what()}});
+        }
+    }
+
+    void pause_workers() {
+        std::unique_lock lock(m_mutex);
+        m_paused = true;
+        m_wake.wait(lock, [this] { return m_active == 0; });
+    }
+
+    void resume_workers() {
+        {
+            std::lock_guard lock(m_mutex);
+            m_paused = false;
+        }
+        m_wake.notify_all();
+    }
+
+    // Reads the source catalog and migrates every replica; rebuilds the job list. Workers are
+    // paused (or not started yet).
+    void schema_step() {
+        m_missing_replica = false;
+        m_stopped_tables = 0;
+        m_failed_replicas = 0;
+        SourceView source;
+        try {
+            source = read_source(m_config);
+        } catch (const Error& e) {
+            log::error("cannot read the source catalog", {{"error", e.what()}});
+            m_missing_replica = true;  // try again at the next check
+            if (m_once) {
+                m_source_failed = true;
+            }
+            return;
+        }
+        for (const auto& problem : source.problems) {
+            log::error("configuration problem", {{"problem", config::format_problem(m_config.file, problem)}});
+        }
+        std::vector<Job> jobs;
+        for (std::size_t r = 0; r < m_config.replicas.size(); ++r) {
+            const auto& replica = m_config.replicas[r];
+            try {
+                ReplicaOutcome outcome = apply_schema_step(m_config, replica, source.catalog);
+                for (const auto& problem : outcome.plan.problems) {
+                    log::error("configuration problem",
+                               {{"replica", replica.name},
+                                {"problem", config::format_problem(m_config.file, problem)}});
+                }
+                for (auto& table : outcome.plan.tables) {
+                    std::string target =
+                        config::TableName{table.target_schema, table.target_name}.display();
+                    for (const auto& change : table.changes) {
+                        log::info("schema change",
+                                  {{"replica", replica.name}, {"table", target}, {"change", change}});
+                    }
+                    if (table.stop_reason) {
+                        log::error("table stopped", {{"replica", replica.name},
+                                                     {"table", target},
+                                                     {"reason", *table.stop_reason}});
+                        ++m_stopped_tables;
+                        continue;
+                    }
+                    Job job;
+                    job.replica = r;
+                    job.sync = std::make_unique<copy::TableSync>(replica.name, m_config.state_schema,
+                                                                 std::move(table));
+                    jobs.push_back(std::move(job));
+                }
+            } catch (const Error& e) {
+                log::error("replica unavailable; its tables wait",
+                           {{"replica", replica.name}, {"error", e.what()}});
+                if (m_once) {
+                    ++m_failed_replicas;  // --once does not wait for it
+                } else {
+                    m_missing_replica = true;  // plan it again at the next check
+                }
+            }
+        }
+        std::lock_guard lock(m_mutex);
+        m_jobs = std::move(jobs);
+    }
+
+    bool all_settled() const {
+        if (m_source_failed) {
+            return true;
+        }
+        for (const auto& job : m_jobs) {
+            if (!job.caught_up_once && !job.failed) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    int exit_status() const {
+        if (!m_once) {
+            return k_exit_ok;
+        }
+        std::size_t ok = 0;
+        std::size_t failed = m_stopped_tables + m_failed_replicas;
+        for (const auto& job : m_jobs) {
+            job.caught_up_once && !job.failed ? ++ok : ++failed;
+        }
+        if (m_signals.stop) {
+            return k_exit_ok;
+        }
+        if (failed == 0 && !m_source_failed) {
+            return k_exit_ok;
+        }
+        return ok > 0 ? k_exit_partial : k_exit_database;
+    }
+
+    // A worker thread: takes the job due first, runs one poll cycle of it.
+    void work() {
+        WorkerConnections connections;
+        std::mt19937_64 random(std::random_device{}());
+        while (true) {
+            Job* job = nullptr;
+            {
+                std::unique_lock lock(m_mutex);
+                while (true) {
+                    if (m_finished || m_signals.stop) {
+                        return;
+                    }
+                    if (!m_paused) {
+                        job = next_due_job();
+                        if (job != nullptr) {
+                            break;
+                        }
+                    }
+                    m_wake.wait_for(lock, milliseconds(100));
+                }
+                job->running = true;
+                ++m_active;
+            }
+            run_cycle(*job, connections, random);
+            {
+                std::lock_guard lock(m_mutex);
+                job->running = false;
+                --m_active;
+            }
+            m_wake.notify_all();
+        }
+    }
+
+    Job* next_due_job() {
+        Job* best = nullptr;
+        auto now = Clock::now();
+        for (auto& job : m_jobs) {
+            if (job.running || job.due > now || (m_once && (job.caught_up_once || job.failed))) {
+                continue;
+            }
+            if (best == nullptr || job.due < best->due) {
+                best = &job;
+            }
+        }
+        return best;
+    }
+
+    void run_cycle(Job& job, WorkerConnections& connections, std::mt19937_64& random) {
+        const config::ReplicaSpec& replica = m_config.replicas[job.replica];
+        copy::TableSync& sync = *job.sync;
+        const auto poll = sync.plan().spec->poll_interval;
+        try {
+            if (!connections.source || !connections.source->is_ok()) {
+                connections.source = db::Connection::open(m_config.source_dsn, "source");
+            }
+            auto& target = connections.replicas[job.replica];
+            if (!target || !target->is_ok()) {
+                target = db::Connection::open(replica.dsn, "replica:" + replica.name);
+            }
+            // Several daemons may share a replica: a session lock per table decides who copies
+            // it, and a dead daemon's lock goes with its connection.
+            std::string lock_key = "hashtextextended(" +
+                                   db::quote_literal("syncset table " + m_config.state_schema + " " +
+                                                     sync.spec().target_table) +
+                                   ", 0)";
+            db::Result locked = target->query("SELECT pg_try_advisory_lock(" + lock_key + ")");
+            if (locked.value(0, 0) != "t") {
+                log::debug("table is being copied by another syncset", {{"table", sync.label()}});
+                job.due = Clock::now() + poll;
+                return;
+            }
+            std::uint64_t rows = 0;
+            std::uint64_t bytes = 0;
+            auto started = Clock::now();
+            sync.begin_cycle(*target);
+            while (!m_signals.stop) {
+                copy::StepResult result = sync.step(*connections.source, *target, &m_signals.stop);
+                rows += result.rows;
+                bytes += result.bytes;
+                if (result.caught_up) {
+                    job.caught_up_once = true;
+                    break;
+                }
+            }
+            target->query("SELECT pg_advisory_unlock(" + lock_key + ")");
+            if (rows > 0) {
+                auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - started).count();
+                log::info("copied", {{"replica", replica.name},
+                                     {"table", sync.label()},
+                                     {"rows", rows},
+                                     {"bytes", bytes},
+                                     {"ms", static_cast<std::int64_t>(ms)}});
+            }
+            job.failures = 0;
+            job.due = Clock::now() + poll;
+        } catch (const Error& e) {
+            // Connections may be mid-COPY or broken: start over with fresh ones.
+            connections.source.reset();
+            connections.replicas.erase(job.replica);
+            if (m_signals.stop) {
+                return;  // interrupted on purpose: rolled back, nothing to report
+            }
+            ++job.failures;
+            db::RetryPolicy policy;
+            auto delay = milliseconds(db::next_delay_ms(
+                policy, job.failures, std::uniform_real_distribution<double>(0, 1)(random)));
+            if (!e.retryable()) {
+                delay = std::max(delay, milliseconds(m_once ? 200 : 30000));
+                if (e.code() == ErrorCode::database || e.code() == ErrorCode::schema) {
+                    m_replan_requested = true;  // the schema may have moved under us
+                }
+                record_error(job, e);
+            }
+            log::warn(e.retryable() ? "batch failed; retrying" : "table failed",
+                      {{"replica", replica.name},
+                       {"table", sync.label()},
+                       {"error", e.what()},
+                       {"retry_in_ms", static_cast<std::int64_t>(delay.count())}});
+            job.due = Clock::now() + delay;
+            if (m_once && (!e.retryable() || job.failures >= k_once_attempts)) {
+                job.failed = true;
+            }
+        }
+    }
+
+    // Best effort: the error shows in `syncset status`.
+    void record_error(const Job& job, const Error& e) {
+        const config::ReplicaSpec& replica = m_config.replicas[job.replica];
+        try {
+            auto conn = db::Connection::open(replica.dsn, "replica:" + replica.name);
+            state::write_error(*conn, m_config.state_schema, job.sync->plan().target_schema,
+                               job.sync->plan().target_name, e.what());
+        } catch (const Error&) {  // NOLINT(bugprone-empty-catch): the log line has it
+        }
+    }
+
+    config::Config m_config;
+    bool m_once;
+    Signals& m_signals;
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    std::vector<Job> m_jobs;
+    bool m_paused = false;
+    bool m_finished = false;
+    int m_active = 0;
+    std::atomic<bool> m_replan_requested{false};
+    bool m_missing_replica = false;
+    bool m_source_failed = false;
+    std::size_t m_stopped_tables = 0;
+    std::size_t m_failed_replicas = 0;
+    std::unique_ptr<pqxx::connection> m_catalog_conn;
+    std::string m_fingerprint;
+};
+
+}  // namespace
+
+void install_signal_handlers(Signals& signals) {
+    g_signals = &signals;
+    struct sigaction action {};
+    action.sa_handler = on_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGTERM, &action, nullptr);
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGHUP, &action, nullptr);
+}
+
+int run(config::Config config, bool once, Signals& signals) {
+    return Daemon(std::move(config), once, signals).run();
+}
+
+}  // namespace syncset::daemon

@@ -1,0 +1,10 @@
+-- Copy progress of every table, for the copy engine and `syncset status`.
+SELECT target_schema, target_name, source_schema, source_name, phase, pending,
+       snapshot_position, cursor, cursor_kind, rows_copied,
+       to_char(last_success AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+       last_error,
+       to_char(last_error_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+       stop_reason,
+       extract(epoch FROM now() - last_success)::bigint
+FROM :"schema".tables
+ORDER BY target_schema COLLATE "C", target_name COLLATE "C";
