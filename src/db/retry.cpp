@@ -44,34 +44,71 @@ double SystemRetryClock::random01() {
     return std::uniform_real_distribution<double>(0.0, 1.0)(m_random);
 }
 
-std::string fold_attempt_messages(std::span<const std::string> messages, std::string_view why) {
-    if (messages.empty()) {
+void AttemptLog::add(std::string message) {
+    ++m_attempts;
+    Failure failure{m_attempts, std::move(message)};
+    if (m_first.size() < k_kept_first) {
+        m_first.push_back(std::move(failure));
+        return;
+    }
+    m_latest.push_back(std::move(failure));
+    if (m_latest.size() > k_kept_latest) {
+        m_latest.pop_front();
+    }
+}
+
+namespace {
+
+// `attempt 3`, `attempts 1-3, 5`: attempt numbers in ascending order, runs joined.
+std::string format_attempts(const std::vector<std::uint32_t>& attempts) {
+    std::string text = attempts.size() == 1 ? "attempt " : "attempts ";
+    for (std::size_t i = 0; i < attempts.size();) {
+        std::size_t end = i;
+        while (end + 1 < attempts.size() && attempts[end + 1] == attempts[end] + 1) {
+            ++end;
+        }
+        text += (i == 0 ? "" : ", ") + std::to_string(attempts[i]);
+        if (end > i) {
+            text += "-" + std::to_string(attempts[end]);
+        }
+        i = end + 1;
+    }
+    return text;
+}
+
+}  // namespace
+
+std::string AttemptLog::fold(std::string_view why) const {
+    if (m_attempts == 0) {
         return {};
     }
-    const std::string& last = messages.back();
-    if (messages.size() == 1 && why.empty()) {
+    const std::string& last = m_latest.empty() ? m_first.back().message : m_latest.back().message;
+    if (m_attempts == 1 && why.empty()) {
         return last;
     }
     // Each different earlier message once, in order of first appearance, with its attempts.
     struct Group {
         std::string_view message;
-        std::vector<std::size_t> attempts;
+        std::vector<std::uint32_t> attempts;
     };
     std::vector<Group> groups;
-    for (std::size_t i = 0; i + 1 < messages.size(); ++i) {
-        if (messages[i] == last) {
-            continue;
+    const auto collect = [&](const Failure& failure) {
+        if (failure.message == last) {
+            return;
         }
         auto it = std::find_if(groups.begin(), groups.end(),
-                               [&](const Group& g) { return g.message == messages[i]; });
+                               [&](const Group& g) { return g.message == failure.message; });
         if (it == groups.end()) {
-            groups.push_back(Group{messages[i], {}});
+            groups.push_back(Group{failure.message, {}});
             it = std::prev(groups.end());
         }
-        it->attempts.push_back(i + 1);
-    }
-    std::string folded = last + " (after " + std::to_string(messages.size()) +
-                         (messages.size() == 1 ? " attempt" : " attempts");
+        it->attempts.push_back(failure.attempt);
+    };
+    std::for_each(m_first.begin(), m_first.end(), collect);
+    std::for_each(m_latest.begin(), m_latest.end(), collect);
+
+    std::string folded = last + " (after " + std::to_string(m_attempts) +
+                         (m_attempts == 1 ? " attempt" : " attempts");
     if (!why.empty()) {
         folded += ", ";
         folded += why;
@@ -79,10 +116,7 @@ std::string fold_attempt_messages(std::span<const std::string> messages, std::st
     const char* separator = ": ";
     for (const auto& group : groups) {
         folded += separator;
-        folded += group.attempts.size() == 1 ? "attempt " : "attempts ";
-        for (std::size_t i = 0; i < group.attempts.size(); ++i) {
-            folded += (i == 0 ? "" : ", ") + std::to_string(group.attempts[i]);
-        }
+        folded += format_attempts(group.attempts);
         folded += ": ";
         folded += group.message;
         separator = "; ";
@@ -94,9 +128,8 @@ namespace detail {
 
 namespace {
 
-[[noreturn]] void give_up(const Error& last, std::span<const std::string> messages,
-                          std::string_view why) {
-    Error folded(last.code(), fold_attempt_messages(messages, why), last.retryable(), last.hint());
+[[noreturn]] void give_up(const Error& last, const AttemptLog& log, std::string_view why) {
+    Error folded(last.code(), log.fold(why), last.retryable(), last.hint());
     folded.set_sqlstate(last.sqlstate());
     throw folded;
 }
@@ -106,35 +139,35 @@ namespace {
 void run_with_retry(const RetryPolicy& policy, RetryClock& clock,
                     const std::function<void()>& attempt, const OnRetry& on_retry,
                     const RetryLimits& limits) {
-    std::vector<std::string> messages;
+    AttemptLog log;
     for (std::uint32_t failed = 1;; ++failed) {
         try {
             attempt();
             return;
         } catch (const Error& error) {
-            messages.emplace_back(error.what());
+            log.add(error.what());
             if (!error.retryable()) {
-                if (messages.size() == 1) {
+                if (log.attempts() == 1) {
                     throw;
                 }
-                give_up(error, messages, {});
+                give_up(error, log, {});
             }
             if (policy.max_attempts != 0 && failed >= policy.max_attempts) {
-                give_up(error, messages, {});
+                give_up(error, log, {});
             }
             if (limits.stop != nullptr && limits.stop->load()) {
-                give_up(error, messages, "stop requested");
+                give_up(error, log, "stop requested");
             }
             const std::chrono::milliseconds delay{static_cast<std::chrono::milliseconds::rep>(
                 next_delay_ms(policy, failed, clock.random01()))};
             if (limits.deadline && clock.now() + delay > *limits.deadline) {
-                give_up(error, messages, "deadline reached");
+                give_up(error, log, "deadline reached");
             }
             if (on_retry) {
                 on_retry(error, failed, delay);
             }
             if (!clock.sleep_for(delay, limits.stop)) {
-                give_up(error, messages, "stop requested");
+                give_up(error, log, "stop requested");
             }
         }
     }

@@ -287,10 +287,34 @@ TEST(DbRetry, JitterUsesTheInjectedRandomSource) {
     EXPECT_EQ(clock.sleeps, (std::vector<milliseconds>{milliseconds(50), milliseconds(0)}));
 }
 
-TEST(DbFoldAttemptMessages, SingleMessageIsReturnedAsIs) {
-    const std::vector<std::string> one{"boom"};
-    EXPECT_EQ(fold_attempt_messages(one), "boom");
-    EXPECT_EQ(fold_attempt_messages({}), "");
+TEST(DbAttemptLog, SingleAttemptIsJustItsMessage) {
+    AttemptLog log;
+    EXPECT_EQ(log.fold(), "");
+    log.add("boom");
+    EXPECT_EQ(log.fold(), "boom");
+}
+
+TEST(DbAttemptLog, ConsecutiveAttemptsAreShownAsRanges) {
+    AttemptLog log;
+    for (const char* message : {"a", "a", "a", "b", "a", "c"}) {
+        log.add(message);
+    }
+    EXPECT_EQ(log.fold(), "c (after 6 attempts: attempts 1-3, 5: a; attempt 4: b)");
+}
+
+TEST(DbAttemptLog, EndlessRetryingKeepsMessageAndMemoryBounded) {
+    AttemptLog log;
+    for (int i = 1; i <= 100'000; ++i) {
+        log.add(i % 2 == 0 ? "even failure" : "odd failure " + std::to_string(i % 7));
+    }
+    const std::string folded = log.fold("stop requested");
+    EXPECT_LT(folded.size(), 600U) << folded;
+    // The first and the latest failures are kept, the middle ones only counted.
+    EXPECT_EQ(folded.rfind("even failure (after 100000 attempts, stop requested: attempts 1, "
+                           "99989: odd failure 1; attempts 3, 99991: odd failure 3; ",
+                           0),
+              0U)
+        << folded;
 }
 
 TEST(DbSystemRetryClock, SleepReturnsEarlyWhenStopIsSet) {

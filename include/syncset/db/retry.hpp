@@ -6,13 +6,15 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <random>
-#include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "syncset/error.hpp"
 
@@ -69,10 +71,30 @@ struct RetryLimits {
 using OnRetry = std::function<void(const Error& error, std::uint32_t failed_attempts,
                                    std::chrono::milliseconds delay)>;
 
-// `last (after N attempts[, why]: attempt 1: a; attempts 2, 4: b)` — the last message, then every
-// different earlier message once, with the attempts that produced it. Just `last` for one
-// attempt; `last (after N attempts)` when all were the same.
-std::string fold_attempt_messages(std::span<const std::string> messages, std::string_view why = {});
+// The failed attempts of one retried operation, folded into one message. Memory stays bounded
+// however long a daemon retries: the first 5 and the latest 20 failures are kept.
+class AttemptLog {
+  public:
+    // Records one more failed attempt.
+    void add(std::string message);
+    std::uint32_t attempts() const noexcept { return m_attempts; }
+    // `last (after N attempts[, why]: attempts 1-2, 4: a; attempt 3: b)` — the latest message,
+    // then every different kept message once with the attempts that produced it. Just `last`
+    // after a single attempt; `last (after N attempts)` when all were the same.
+    std::string fold(std::string_view why = {}) const;
+
+  private:
+    struct Failure {
+        std::uint32_t attempt;
+        std::string message;
+    };
+    static constexpr std::size_t k_kept_first = 5;
+    static constexpr std::size_t k_kept_latest = 20;
+
+    std::vector<Failure> m_first;
+    std::deque<Failure> m_latest;
+    std::uint32_t m_attempts = 0;
+};
 
 namespace detail {
 // Runs `attempt` until it returns, retrying retryable syncset::Errors; see retry().
@@ -85,7 +107,7 @@ void run_with_retry(const RetryPolicy& policy, RetryClock& clock,
 // true is retried; any other exception propagates at once. Gives up when policy.max_attempts is
 // reached, the stop flag is set or the deadline would be passed, and then throws the last Error
 // (code, retryable, hint, SQLSTATE kept) with every attempt's message folded into its message by
-// fold_attempt_messages(). A non-retryable Error after earlier failures is folded the same way.
+// AttemptLog::fold(). A non-retryable Error after earlier failures is folded the same way.
 template <typename Op>
 std::invoke_result_t<Op&> retry(const RetryPolicy& policy, RetryClock& clock, Op&& op,
                                 const OnRetry& on_retry = {}, const RetryLimits& limits = {}) {
