@@ -11,6 +11,7 @@
 #include "syncset/json.hpp"
 #include "syncset/log/log.hpp"
 #include "syncset/plan/render.hpp"
+#include "syncset/state/progress.hpp"
 #include "syncset/state/store.hpp"
 
 namespace syncset::cli {
@@ -114,6 +115,26 @@ int cmd_run(const Options& options) {
     return status;
 }
 
+namespace {
+
+std::string json_or_null(const std::string& text) {
+    return text.empty() ? std::string("null") : json_quote(text);
+}
+
+std::string json_number_or_null(const std::optional<std::int64_t>& value) {
+    return value ? std::to_string(*value) : std::string("null");
+}
+
+std::string position_text(const std::vector<std::string>& values) {
+    std::string out;
+    for (const auto& v : values) {
+        out += (out.empty() ? "" : ", ") + v;
+    }
+    return out;
+}
+
+}  // namespace
+
 int cmd_status(const Options& options) {
     config::Config config = load(options);
     std::string text;
@@ -123,10 +144,10 @@ int cmd_status(const Options& options) {
         const auto& replica = config.replicas[r];
         json += (r > 0 ? "," : "") + std::string("{\"name\":") + json_quote(replica.name);
         text += "replica " + replica.name + " (" + db::redact_dsn(replica.dsn) + ")\n";
-        std::vector<state::TableState> tables;
+        std::vector<state::Progress> tables;
         try {
             auto conn = db::Connection::open(replica.dsn, "status:" + replica.name);
-            tables = state::read_tables(*conn, config.state_schema);
+            tables = state::read_progress(*conn, config.state_schema);
         } catch (const Error& e) {
             text += "  error: " + std::string(e.what()) + "\n";
             json += ",\"error\":" + json_quote(e.what()) + "}";
@@ -141,9 +162,20 @@ int cmd_status(const Options& options) {
             const auto& t = tables[i];
             std::string target = config::TableName{t.target_schema, t.target_name}.display();
             std::string source = config::TableName{t.source_schema, t.source_name}.display();
+            std::string cursor = position_text(t.cursor);
             text += "  " + target + " <- " + source + ": " + std::string(state::to_string(t.phase));
             if (t.pending != state::Work::none) {
                 text += ", pending " + std::string(state::to_string(t.pending));
+            }
+            text += "\n    rows copied " + std::to_string(t.rows_copied) + ", cursor " +
+                    (cursor.empty() ? "-" : t.cursor_kind + " " + cursor);
+            text += "\n    last success " + (t.last_success.empty() ? "never" : t.last_success);
+            if (t.since_success_s) {
+                // Every poll that catches up records a success, so this bounds the lag.
+                text += " (" + std::to_string(*t.since_success_s) + " s ago)";
+            }
+            if (!t.last_error.empty()) {
+                text += "\n    last error (" + t.last_error_at + "): " + t.last_error;
             }
             if (!t.stop_reason.empty()) {
                 text += "\n    stopped: " + t.stop_reason;
@@ -153,15 +185,23 @@ int cmd_status(const Options& options) {
                     ",\"source\":" + json_quote(source) +
                     ",\"phase\":" + json_quote(state::to_string(t.phase)) +
                     ",\"pending\":" + json_quote(state::to_string(t.pending)) +
-                    ",\"stop_reason\":" +
-                    (t.stop_reason.empty() ? std::string("null") : json_quote(t.stop_reason)) + "}";
+                    ",\"rows_copied\":" + std::to_string(t.rows_copied) +
+                    ",\"cursor_kind\":" + json_or_null(t.cursor_kind) +
+                    ",\"cursor\":" + json_or_null(cursor) +
+                    ",\"cursor_age_s\":" + json_number_or_null(t.cursor_lag_s) +
+                    ",\"last_success\":" + json_or_null(t.last_success) +
+                    ",\"seconds_since_success\":" + json_number_or_null(t.since_success_s) +
+                    ",\"last_error\":" + json_or_null(t.last_error) +
+                    ",\"last_error_at\":" + json_or_null(t.last_error_at) +
+                    ",\"stop_reason\":" + json_or_null(t.stop_reason) + "}";
         }
         json += "]}";
     }
     json += "]}";
     text +=
         "note: rows deleted on the source (hard deletes) reach replicas only through the drift "
-        "scanner, which is not in this build yet\n";
+        "scanner, which is not in this build yet; cursor 'none' and mode 'mirror' tables see "
+        "them at every poll\n";
     std::cout << (options.json ? json + "\n" : text);
     return status;
 }

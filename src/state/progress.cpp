@@ -65,6 +65,9 @@ std::vector<Progress> read_progress(db::Connection& conn, std::string_view schem
             if (!result.is_null(r, 14)) {
                 p.since_success_s = to_int(text(14));
             }
+            if (!result.is_null(r, 15)) {
+                p.cursor_lag_s = to_int(text(15));
+            }
             out.push_back(std::move(p));
         }
         return out;

@@ -33,6 +33,7 @@ struct Progress {
     std::string last_error_at;
     std::string stop_reason;
     std::optional<std::int64_t> since_success_s;
+    std::optional<std::int64_t> cursor_lag_s;  // time cursors only
 };
 
 // Every table's progress; empty when the metadata schema does not exist.

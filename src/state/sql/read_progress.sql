@@ -5,6 +5,9 @@ SELECT target_schema, target_name, source_schema, source_name, phase, pending,
        last_error,
        to_char(last_error_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
        stop_reason,
-       extract(epoch FROM now() - last_success)::bigint
+       extract(epoch FROM now() - last_success)::bigint,
+       -- Time cursors: how far the stored position trails the clock.
+       CASE WHEN cursor_kind = 'time' AND cursor IS NOT NULL
+            THEN extract(epoch FROM now() - (cursor::text[])[1]::timestamptz)::bigint END
 FROM :"schema".tables
 ORDER BY target_schema COLLATE "C", target_name COLLATE "C";
