@@ -111,23 +111,27 @@ cat "$demo_dir/syncset.yaml"
 say "$syncset validate $demo_dir/syncset.yaml"
 "$syncset" validate "$demo_dir/syncset.yaml"
 
-if "$syncset" run --help >/dev/null 2>&1; then
-    say "$syncset run --once $demo_dir/syncset.yaml"
-    status=0
-    "$syncset" run --once "$demo_dir/syncset.yaml" || status=$?
-    if ((status != 0)); then
-        echo "(syncset run exited with status $status)"
-    fi
-    for table in public.customers public.orders; do
-        if [[ -n $(psql_at "$replica_port" demo -At -c "select to_regclass('$table')") ]]; then
-            psql_at "$replica_port" demo -At -F ' ' -c "select 'replica: $table', count(*) from $table"
-        fi
-    done
-fi
+say "$syncset plan $demo_dir/syncset.yaml"
+"$syncset" plan "$demo_dir/syncset.yaml"
+
+say "$syncset run --once $demo_dir/syncset.yaml"
+"$syncset" run --once "$demo_dir/syncset.yaml"
+
+say "source vs replica"
+for table in public.customers public.orders; do
+    psql_at "$source_port" demo -At -F ' ' -c "select 'source:  $table', count(*) from $table"
+    psql_at "$replica_port" demo -At -F ' ' -c "select 'replica: $table', count(*) from $table"
+done
+echo "(orders: the replica holds only rows with status <> 'draft'; customers: no email column)"
+
+say "$syncset status $demo_dir/syncset.yaml"
+"$syncset" status "$demo_dir/syncset.yaml"
 
 say "done"
 cat <<EOF
-Servers keep running; connect with:
+Servers keep running. Keep the replica following the source with:
+  $syncset run $demo_dir/syncset.yaml
+Connect with:
   psql "host=127.0.0.1 port=$source_port user=postgres dbname=demo"
   psql "host=127.0.0.1 port=$replica_port user=postgres dbname=demo"
 Stop them with:
