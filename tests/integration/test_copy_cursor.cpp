@@ -18,12 +18,15 @@ protected:
     // Runs the late-commit scenario against a running daemon on table `items` (id, v, ...).
     // `late_change` runs inside the late transaction and must set v = 'late' on row `late_id`
     // (by update or insert); `on_time_change(k)` commits a row with id `on_time_id(k)`.
+    // `sync_dsn` is the source DSN syncset uses (default: the superuser's).
     void late_commit_scenario(const std::string& table_options,
                               const std::string& late_change, const std::string& late_id,
                               const std::function<std::string(int)>& on_time_change,
-                              const std::function<std::string(int)>& on_time_id) {
-        const std::string yaml = config("      - source: public.items\n" + table_options +
-                                        "        poll_interval: 200ms\n");
+                              const std::function<std::string(int)>& on_time_id,
+                              const std::string& sync_dsn = "") {
+        const std::string yaml = config_with_source(
+            sync_dsn.empty() ? source_dsn() : sync_dsn,
+            "      - source: public.items\n" + table_options + "        poll_interval: 200ms\n");
         const std::string all = "SELECT id, v FROM items ORDER BY id";
         SyncsetProcess daemon({"run"}, yaml);
         ASSERT_TRUE(eventually_same_rows(all, all, 30s)) << daemon.describe();
@@ -108,6 +111,39 @@ TEST_F(CopyCursor, LateCommitUnderTheXminCursorArrives) {
             return "INSERT INTO items (id, v) VALUES (" + std::to_string(100 + k) + ", 'on time')";
         },
         [](int k) { return std::to_string(100 + k); });
+}
+
+// A role that may read the table but not other sessions' activity (no pg_read_all_stats):
+// the late-commit rule must hold without pg_stat_activity, by the look-back window for a time
+// cursor and by the snapshot's in-progress transactions for a sequence cursor.
+TEST_F(CopyCursor, LateCommitIsCaughtWithoutPgReadAllStats) {
+    exec_source(R"sql(
+        CREATE TABLE items (id bigint PRIMARY KEY, v text,
+                            updated_at timestamptz NOT NULL DEFAULT now());
+        INSERT INTO items (id, v) SELECT g, 'initial' FROM generate_series(1, 10) g;)sql");
+    const std::string password = "pw-no-stats";
+    const std::string role = create_login_role(password);
+    exec_source("GRANT SELECT ON items TO " + role);
+    late_commit_scenario(
+        "        cursor: updated_at\n",
+        "UPDATE items SET v = 'late', updated_at = now() WHERE id = 5", "5",
+        [](int k) {
+            return "INSERT INTO items (id, v) VALUES (" + std::to_string(100 + k) + ", 'on time')";
+        },
+        [](int k) { return std::to_string(100 + k); }, dsn_as(Server::source, role, password));
+}
+
+TEST_F(CopyCursor, LateCommitOfASequenceCursorRowIsCaughtWithoutPgReadAllStats) {
+    exec_source(R"sql(
+        CREATE TABLE items (id bigserial PRIMARY KEY, v text);
+        INSERT INTO items (v) SELECT 'initial' FROM generate_series(1, 10);)sql");
+    const std::string password = "pw-no-stats-seq";
+    const std::string role = create_login_role(password);
+    exec_source("GRANT SELECT ON items TO " + role);
+    late_commit_scenario(
+        "        cursor: id\n", "INSERT INTO items (v) VALUES ('late')", "11",
+        [](int) { return std::string("INSERT INTO items (v) VALUES ('on time')"); },
+        [](int k) { return std::to_string(11 + k); }, dsn_as(Server::source, role, password));
 }
 
 // 2,500 rows share one cursor value (more than twice batch_rows), in the snapshot and in an
