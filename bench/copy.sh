@@ -261,6 +261,7 @@ EOF
 
 elapsed=0
 rss_kb=0
+cpu=0
 
 # run_syncset LABEL CONFIG: `syncset run --once`, wall time and peak RSS (GNU time).
 run_syncset() {
@@ -278,6 +279,7 @@ run_syncset() {
     elapsed=$(seconds_between "$t0" "$t1")
     rss_kb=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$tv")
     is_uint "$rss_kb" || die "$label: no peak RSS in $tv"
+    cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$tv")
 }
 
 # Baseline A: the issue's psql pipe, whole table, into an empty table with the key.
@@ -349,11 +351,15 @@ else
     syncset="$repo_root/$build_dir/syncset"
 fi
 syncset_version=$("$syncset" --version 2>&1 || true)
-git_rev=$(git -C "$repo_root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n $(git -C "$repo_root" status --porcelain --untracked-files=no -- src include 2>/dev/null) ]]; then
-    git_rev+="+uncommitted"
+if [[ -n ${SYNCSET_BIN:-} ]]; then
+    built_from="binary $syncset"
+else
+    built_from="tree $(git -C "$repo_root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    if [[ -n $(git -C "$repo_root" status --porcelain -- src include CMakeLists.txt cmake 2>/dev/null) ]]; then
+        built_from+="+uncommitted"
+    fi
 fi
-log "syncset: $syncset ($syncset_version, tree $git_rev)"
+log "syncset: $syncset ($syncset_version, $built_from)"
 
 log "starting a PostgreSQL pair"
 pair_dir="$work/pair"
@@ -393,7 +399,7 @@ source_sum=$(checksum "$src_dsn" public.bench_orders)
 # 1. Initial snapshot: psql pipe vs syncset at each batch_rows, interleaved, order alternating.
 
 declare -a pipe_times=()
-declare -A sync_times=() sync_rss=()
+declare -A sync_times=() sync_rss=() sync_cpu=()
 first_batch=${batch_variants[0]}
 
 snapshot_pipe() {
@@ -420,6 +426,7 @@ snapshot_syncset() {
     ((indexes == 1)) || log "note: syncset's replica table has $indexes indexes, the pipe's has 1"
     sync_times[$batch]+="$elapsed "
     sync_rss[$batch]+="$rss_kb "
+    sync_cpu[$batch]+="$cpu "
     log "snapshot #$r syncset batch_rows $batch: $elapsed s, peak RSS $((rss_kb / 1024)) MB"
 }
 
@@ -444,7 +451,7 @@ done
 
 inc_config="$work/snapshot-$first_batch.yaml"
 inc_dsn=$(dsn_at "$rep_port" "bench_sync_$first_batch")
-declare -a idle_times=() inc_times=() inc_pipe_times=() inc_rss=()
+declare -a idle_times=() inc_times=() inc_pipe_times=() inc_rss=() inc_cpu=()
 
 for ((r = 1; r <= repeat; r++)); do
     checkpoint_both
@@ -471,6 +478,7 @@ for ((r = 1; r <= repeat; r++)); do
         run_syncset "incremental-$r" "$inc_config"
         inc_times+=("$elapsed")
         inc_rss+=("$rss_kb")
+        inc_cpu+=("$cpu")
         run_pipe_incremental "incremental-pipe-$r" "$mark"
         inc_pipe_times+=("$elapsed")
     else
@@ -480,6 +488,7 @@ for ((r = 1; r <= repeat; r++)); do
         run_syncset "incremental-$r" "$inc_config"
         inc_times+=("$elapsed")
         inc_rss+=("$rss_kb")
+        inc_cpu+=("$cpu")
     fi
     verify "incremental syncset #$r" "$inc_dsn" public.bench_orders "$source_sum" \
         "$work/incremental-$r.log"
@@ -526,7 +535,7 @@ max_of() { printf '%s\n' "$@" | sort -g | tail -n 1; }
 missed=0
 {
     echo
-    echo "syncset copy benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, tree $git_rev"
+    echo "syncset copy benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $syncset_version, $built_from"
     echo "  $rows rows, $bytes_per_row bytes a row in text COPY, source table $table_size;" \
         "median of $repeat run(s); each figure next to its baseline from this same run"
     echo
@@ -534,14 +543,16 @@ missed=0
     for batch in "${batch_variants[@]}"; do
         read -ra samples <<<"${sync_times[$batch]}"
         read -ra rss_samples <<<"${sync_rss[$batch]}"
+        read -ra cpu_samples <<<"${sync_cpu[$batch]}"
         s=$(median "${samples[@]}")
         q=$(ratio "$s" "$pipe_median")
         v=$(verdict "$q" "$target_snapshot")
         [[ $v == ok ]] || missed=1
         printf 'snapshot %s rows (batch_rows %s): syncset %.2f s | psql pipe %.2f s | ratio %s (target <= %s) %s\n' \
             "$rows" "$batch" "$s" "$pipe_median" "$q" "$target_snapshot" "$v"
-        printf '    samples: syncset %s| pipe %s s; syncset peak RSS %s MB\n' \
-            "${sync_times[$batch]}" "${pipe_times[*]}" "$(mb "$(max_of "${rss_samples[@]}")")"
+        printf '    samples: syncset %s| pipe %s s; syncset CPU %.2f s (median), peak RSS %s MB\n' \
+            "${sync_times[$batch]}" "${pipe_times[*]}" "$(median "${cpu_samples[@]}")" \
+            "$(mb "$(max_of "${rss_samples[@]}")")"
     done
     s=$(median "${inc_times[@]}")
     p=$(median "${inc_pipe_times[@]}")
@@ -550,8 +561,9 @@ missed=0
     [[ $v == ok ]] || missed=1
     printf 'incremental %s%% (%s rows updated, batch_rows %s): syncset %.2f s | COPY + upsert %.2f s | ratio %s (target <= %s) %s\n' \
         "$update_percent" "$changed" "$first_batch" "$s" "$p" "$q" "$target_incremental" "$v"
-    printf '    samples: syncset %s | COPY + upsert %s s; syncset peak RSS %s MB\n' \
-        "${inc_times[*]}" "${inc_pipe_times[*]}" "$(mb "$(max_of "${inc_rss[@]}")")"
+    printf '    samples: syncset %s | COPY + upsert %s s; syncset CPU %.2f s (median), peak RSS %s MB\n' \
+        "${inc_times[*]}" "${inc_pipe_times[*]}" "$(median "${inc_cpu[@]}")" \
+        "$(mb "$(max_of "${inc_rss[@]}")")"
     printf 'idle pass (nothing changed): syncset %.2f s (no baseline: the fixed cost of one run --once)\n' \
         "$(median "${idle_times[@]}")"
     if ((${#rss_results[@]} > 0)); then
