@@ -18,12 +18,16 @@ protected:
     // Runs the late-commit scenario against a running daemon on table `items` (id, v, ...).
     // `late_change` runs inside the late transaction and must set v = 'late' on row `late_id`
     // (by update or insert); `on_time_change(k)` commits a row with id `on_time_id(k)`.
-    // `sync_dsn` is the source DSN syncset uses (default: the superuser's).
+    // `sync_dsn` is the source DSN syncset uses (default: the superuser's). `before_commit`, when
+    // given, runs in the late transaction just before its COMMIT: then `late_change` only fixes
+    // the late value (now(), nextval) and the transaction's first write, which gives it an xid,
+    // comes late too.
     void late_commit_scenario(const std::string& table_options,
                               const std::string& late_change, const std::string& late_id,
                               const std::function<std::string(int)>& on_time_change,
                               const std::function<std::string(int)>& on_time_id,
-                              const std::string& sync_dsn = "") {
+                              const std::string& sync_dsn = "",
+                              const std::string& before_commit = "") {
         const std::string yaml = config_with_source(
             sync_dsn.empty() ? source_dsn() : sync_dsn,
             "      - source: public.items\n" + table_options + "        poll_interval: 200ms\n");
@@ -55,6 +59,9 @@ protected:
         }
         ASSERT_TRUE(daemon.running()) << daemon.describe();
 
+        if (!before_commit.empty()) {
+            late.exec(before_commit);
+        }
         late.exec("COMMIT");
         EXPECT_TRUE(wait_until(
             [&] {
@@ -111,6 +118,52 @@ TEST_F(CopyCursor, LateCommitUnderTheXminCursorArrives) {
             return "INSERT INTO items (id, v) VALUES (" + std::to_string(100 + k) + ", 'on time')";
         },
         [](int k) { return std::to_string(100 + k); });
+}
+
+// The late transaction reads first and writes last, as an ORM request does: it has no xid while
+// the later rows are synced, so it is invisible in pg_current_snapshot(); only its xact_start
+// (pg_stat_activity) shows it is open. Its row carries the transaction's start time.
+TEST_F(CopyCursor, LateFirstWriteOfATimestamptzCursorRowArrives) {
+    exec_source(R"sql(
+        CREATE TABLE items (id bigint PRIMARY KEY, v text,
+                            updated_at timestamptz NOT NULL DEFAULT now());
+        INSERT INTO items (id, v) SELECT g, 'initial' FROM generate_series(1, 10) g;)sql");
+    late_commit_scenario(
+        "        cursor: updated_at\n", "SELECT now()", "5",
+        [](int k) {
+            return "INSERT INTO items (id, v) VALUES (" + std::to_string(100 + k) + ", 'on time')";
+        },
+        [](int k) { return std::to_string(100 + k); }, "",
+        "UPDATE items SET v = 'late', updated_at = now() WHERE id = 5");
+}
+
+// The same with `timestamp without time zone`, the other common type of an updated_at column
+// set from the database clock.
+TEST_F(CopyCursor, LateFirstWriteOfATimestampCursorRowArrives) {
+    exec_source(R"sql(
+        CREATE TABLE items (id bigint PRIMARY KEY, v text,
+                            updated_at timestamp NOT NULL DEFAULT now());
+        INSERT INTO items (id, v) SELECT g, 'initial' FROM generate_series(1, 10) g;)sql");
+    late_commit_scenario(
+        "        cursor: updated_at\n", "SELECT now()", "5",
+        [](int k) {
+            return "INSERT INTO items (id, v) VALUES (" + std::to_string(100 + k) + ", 'on time')";
+        },
+        [](int k) { return std::to_string(100 + k); }, "",
+        "UPDATE items SET v = 'late', updated_at = now() WHERE id = 5");
+}
+
+// A sequence value taken early (nextval assigns no xid unless it writes WAL, once per 32
+// values) and inserted late.
+TEST_F(CopyCursor, LateInsertOfAnEarlySequenceValueArrives) {
+    exec_source(R"sql(
+        CREATE TABLE items (id bigserial PRIMARY KEY, v text);
+        INSERT INTO items (v) SELECT 'initial' FROM generate_series(1, 10);)sql");
+    late_commit_scenario(
+        "        cursor: id\n", "SELECT nextval('items_id_seq')", "11",
+        [](int) { return std::string("INSERT INTO items (v) VALUES ('on time')"); },
+        [](int k) { return std::to_string(11 + k); }, "",
+        "INSERT INTO items (id, v) VALUES (currval('items_id_seq'), 'late')");
 }
 
 // A role that may read the table but not other sessions' activity (no pg_read_all_stats):
