@@ -208,5 +208,28 @@ TEST_F(CopyResilience, AnUnreachableReplicaDoesNotHoldBackTheOther) {
     EXPECT_EQ(daemon.wait(20s), std::optional<int>(0)) << daemon.describe();
 }
 
+// Two daemons on the same replica (per-table advisory locks decide who works); the one that
+// holds the work is killed with -9 while the writer writes, and the other takes over.
+TEST_F(CopyResilience, TwoDaemonsOnOneReplicaAndOneDies) {
+    create_tables();
+    const std::string yaml = config(tables());
+    SyncsetProcess first({"run"}, yaml);
+    SyncsetProcess second({"run"}, yaml);
+    ASSERT_TRUE(eventually_same_rows(k_accounts, k_accounts, 60s))
+        << first.describe() << "\n" << second.describe();
+    ASSERT_TRUE(eventually_same_rows(k_notes, k_notes, 30s))
+        << first.describe() << "\n" << second.describe();
+    auto writer = start_writer();
+    std::this_thread::sleep_for(1s);
+    first.kill_now();
+    std::this_thread::sleep_for(1500ms);
+    writer->stop();
+    EXPECT_TRUE(eventually_same_rows(k_accounts, k_accounts, 60s)) << second.describe();
+    EXPECT_TRUE(eventually_same_rows(k_notes, k_notes, 30s)) << second.describe();
+    ASSERT_TRUE(second.running()) << second.describe();
+    second.send_signal(SIGTERM);
+    EXPECT_EQ(second.wait(20s), std::optional<int>(0)) << second.describe();
+}
+
 }  // namespace
 }  // namespace syncset::test

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <csignal>
+#include <random>
 
 #include "copy_harness.hpp"
 
@@ -151,6 +153,95 @@ TEST_F(CopyRows, MirrorAndCursorNoneRemoveRowsDeletedOnTheSource) {
     for (const std::string table : {"ref_none", "ref_mirror"}) {
         EXPECT_EQ(query_value(Server::replica, "SELECT count(*) FROM " + table), "0") << table;
     }
+}
+
+// Rows that leave and re-enter the filter, or are soft-deleted and restored, while the daemon
+// is still taking the snapshot and afterwards: once the writes stop, the replica holds exactly
+// the matching rows.
+TEST_F(CopyRows, FilterAndSoftDeleteChangesDuringTheSnapshotConverge) {
+    for (const char* table : {"subs_c", "subs_x"}) {
+        exec_source("CREATE TABLE " + std::string(table) +
+                    " (id int PRIMARY KEY, status text NOT NULL, deleted_at timestamptz, "
+                    "updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO " + table +
+                    " (id, status) SELECT g, CASE WHEN g % 4 = 0 THEN 'draft' ELSE 'live' END "
+                    "FROM generate_series(1, 30000) g");
+    }
+    const std::string options =
+        "        where: \"status <> 'draft'\"\n        soft_delete: deleted_at\n"
+        "        batch_rows: 500\n        poll_interval: 200ms\n";
+    const std::string yaml =
+        config("      - source: public.subs_c\n        cursor: updated_at\n" + options +
+               "      - source: public.subs_x\n" + options,
+               "parallel: 2\n");
+    SyncsetProcess daemon({"run"}, yaml);
+    BackgroundWriter writer(source_dsn(), [rng = std::mt19937(7)](PlainConnection& conn,
+                                                                   std::uint64_t n) mutable {
+        const std::string table = n % 2 == 0 ? "subs_c" : "subs_x";
+        const int from = std::uniform_int_distribution<int>(1, 29900)(rng);
+        const std::string range =
+            " WHERE id BETWEEN " + std::to_string(from) + " AND " + std::to_string(from + 50);
+        switch (n / 2 % 4) {
+        case 0:
+            conn.exec("UPDATE " + table + " SET status = 'draft', updated_at = now()" + range);
+            break;
+        case 1:
+            conn.exec("UPDATE " + table + " SET status = 'live', updated_at = now()" + range);
+            break;
+        case 2:
+            conn.exec("UPDATE " + table + " SET deleted_at = now(), updated_at = now()" + range);
+            break;
+        default:
+            conn.exec("UPDATE " + table + " SET deleted_at = NULL, updated_at = now()" + range);
+            break;
+        }
+    });
+    std::this_thread::sleep_for(4s);
+    writer.stop();
+    EXPECT_GT(writer.steps_done(), 50U) << writer.last_error();
+    for (const std::string table : {"subs_c", "subs_x"}) {
+        EXPECT_TRUE(eventually_same_rows(
+            "SELECT id, status, deleted_at, updated_at FROM " + table +
+                " WHERE status <> 'draft' AND deleted_at IS NULL ORDER BY id",
+            "SELECT id, status, deleted_at, updated_at FROM " + table + " ORDER BY id", 60s))
+            << table << "\n" << daemon.describe();
+    }
+    ASSERT_TRUE(daemon.running()) << daemon.describe();
+    daemon.send_signal(SIGTERM);
+    EXPECT_EQ(daemon.wait(20s), std::optional<int>(0)) << daemon.describe();
+}
+
+// More tables than workers (parallel: 2): every table keeps being polled and converges.
+TEST_F(CopyRows, MoreTablesThanWorkersAllConverge) {
+    constexpr int k_tables = 8;
+    std::string tables;
+    for (int i = 1; i <= k_tables; ++i) {
+        const std::string name = "t" + std::to_string(i);
+        exec_source("CREATE TABLE " + name + " (id int PRIMARY KEY, v int NOT NULL, "
+                    "updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO " + name +
+                    " (id, v) SELECT g, g FROM generate_series(1, 2000) g");
+        tables += "      - source: public." + name + "\n" +
+                  (i % 2 == 0 ? "        cursor: updated_at\n" : "") +
+                  "        batch_rows: 300\n        poll_interval: 200ms\n";
+    }
+    SyncsetProcess daemon({"run"}, config(tables, "parallel: 2\n"));
+    BackgroundWriter writer(source_dsn(), [](PlainConnection& conn, std::uint64_t n) {
+        const std::string name = "t" + std::to_string(1 + n % k_tables);
+        conn.exec("UPDATE " + name + " SET v = v + 1, updated_at = now() WHERE id % 50 = " +
+                  std::to_string(n % 50) + "; INSERT INTO " + name + " (id, v) VALUES (" +
+                  std::to_string(10000 + n) + ", 0)");
+    });
+    std::this_thread::sleep_for(3s);
+    writer.stop();
+    EXPECT_GT(writer.steps_done(), 20U) << writer.last_error();
+    for (int i = 1; i <= k_tables; ++i) {
+        const std::string query =
+            "SELECT id, v, updated_at FROM t" + std::to_string(i) + " ORDER BY id";
+        EXPECT_TRUE(eventually_same_rows(query, query, 30s)) << "t" << i << "\n"
+                                                             << daemon.describe();
+    }
+    ASSERT_TRUE(daemon.running()) << daemon.describe();
+    daemon.send_signal(SIGTERM);
+    EXPECT_EQ(daemon.wait(20s), std::optional<int>(0)) << daemon.describe();
 }
 
 }  // namespace
