@@ -354,6 +354,23 @@ void TableSync::advance_sequence_cursor(db::Connection& source, db::Connection& 
 
 StepResult TableSync::xmin_step(db::Connection& source, db::Connection& replica,
                                 const std::atomic<bool>* stop) {
+    if (!m_xmin_checked) {
+        // Reading xmin needs SELECT on it; a role granted only the replicated columns lacks
+        // it. That role still syncs: by re-reading every row each poll, as `cursor: none`.
+        m_xmin_checked = true;
+        db::Result r = source.exec_params("SELECT has_column_privilege($1::regclass, 'xmin', "
+                                          "'SELECT')",
+                                          {m_spec.source_table});
+        if (r.value(0, 0) != "t") {
+            m_xmin_readable = false;
+            log::warn("role cannot read xmin: re-reading the whole table each poll; "
+                      "GRANT SELECT (xmin) to read only changed rows",
+                      {{"replica", m_replica}, {"table", m_label}});
+        }
+    }
+    if (!m_xmin_readable) {
+        return full_refresh_step(source, replica, stop);
+    }
     // Each poll reads rows written by transactions at or after the previous poll's snapshot
     // xmin, paging by key; the new position (this poll's xmin) is stored with the last page.
     if (!m_xmin_cycle_start) {
@@ -381,14 +398,17 @@ StepResult TableSync::xmin_step(db::Connection& source, db::Connection& replica,
 
 StepResult TableSync::full_refresh_step(db::Connection& source, db::Connection& replica,
                                         const std::atomic<bool>* stop) {
+    // Filtered at the source; rows gone from the result are deleted: no keep flag needed.
+    CopySpec full = m_spec;
+    full.cursor = CursorKind::none;
     replica.begin();
     ensure_stage(replica);
-    PipeResult copied = pipe(source, build_full_copy(m_spec), replica,
-                             build_copy_in(m_spec, true), stop);
-    if (m_spec.mode != config::Mode::insert) {
-        replica.exec(build_mirror_delete(m_spec));
+    PipeResult copied =
+        pipe(source, build_full_copy(full), replica, build_copy_in(full, true), stop);
+    if (full.mode != config::Mode::insert) {
+        replica.exec(build_mirror_delete(full));
     }
-    replica.exec(build_upsert(m_spec));
+    replica.exec(build_upsert(full));
     commit_batch(replica, 0);
     return StepResult{true, copied.rows, copied.bytes};
 }

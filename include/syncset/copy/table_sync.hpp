@@ -85,6 +85,8 @@ private:
     std::vector<std::string> m_xmin_after_key;
     std::optional<std::int64_t> m_xmin_cycle_start;
     bool m_technique_logged = false;
+    bool m_xmin_checked = false;
+    bool m_xmin_readable = true;
 };
 
 }  // namespace syncset::copy
