@@ -65,7 +65,7 @@ int run(int argc, char** argv) {
         app.add_subcommand("plan", "print the DDL and copy work a run would do; change nothing");
     add_config(plan_cmd);
 
-    CLI::App* status_cmd = app.add_subcommand("status", "show per-table phase, cursor and lag");
+    CLI::App* status_cmd = app.add_subcommand("status", "show per-table phase, cursor, rows copied, last success and errors");
     add_config(status_cmd);
     status_cmd->add_flag("--json", options.json, "print as JSON");
 

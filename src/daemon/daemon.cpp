@@ -191,10 +191,20 @@ private:
             const auto& replica = m_config.replicas[r];
             try {
                 ReplicaOutcome outcome = apply_schema_step(m_config, replica, source.catalog);
-                for (const auto& problem : outcome.plan.problems) {
-                    log::error("configuration problem",
-                               {{"replica", replica.name},
-                                {"problem", config::format_problem(m_config.file, problem)}});
+                if (!outcome.plan.problems.empty()) {
+                    // Nothing was migrated on this replica: copying now would write into a
+                    // schema the plan did not apply. Its tables wait for a fixed config.
+                    for (const auto& problem : outcome.plan.problems) {
+                        log::error("configuration problem; replica paused",
+                                   {{"replica", replica.name},
+                                    {"problem", config::format_problem(m_config.file, problem)}});
+                    }
+                    if (m_once) {
+                        ++m_failed_replicas;
+                    } else {
+                        m_missing_replica = true;
+                    }
+                    continue;
                 }
                 for (auto& table : outcome.plan.tables) {
                     std::string target =

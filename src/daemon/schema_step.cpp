@@ -147,14 +147,20 @@ ReplicaOutcome apply_schema_step(const config::Config& config, const config::Rep
             if (!e.retryable() && conn->is_ok()) {
                 // This table's change cannot be done: stop it alone and keep its old state.
                 conn->exec("ROLLBACK TO SAVEPOINT syncset_table");
-                state::TableState stopped = table.next_state;
-                stopped.phase = state::Phase::stopped;
-                stopped.stop_reason = std::string("schema change failed: ") + e.what();
-                state::write_table(*conn, config.state_schema, stopped);
+                std::string reason = std::string("schema change failed: ") + e.what();
+                // The stored state still describes the replica as it is: keep it, stopped,
+                // so the next plan sees the same change again. A new table has none yet.
+                if (!state::write_stop(*conn, config.state_schema, table.target_schema,
+                                       table.target_name, reason)) {
+                    state::TableState stopped = table.next_state;
+                    stopped.phase = state::Phase::stopped;
+                    stopped.stop_reason = reason;
+                    state::write_table(*conn, config.state_schema, stopped);
+                }
                 conn->exec("RELEASE SAVEPOINT syncset_table");
                 result.stopped = true;
-                result.message = stopped.stop_reason;
-                table.stop_reason = stopped.stop_reason;
+                result.message = reason;
+                table.stop_reason = reason;
             } else {
                 throw e.with_context("migrate " + result.target + " on replica " + replica.name);
             }

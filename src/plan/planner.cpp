@@ -403,6 +403,13 @@ private:
     void plan_table(const TableSpec& spec, const std::string& path, const Table& table,
                     bool from_pattern) {
         auto [target_schema, target_name] = target_of(spec, table);
+        if (!m_targets.insert(target_schema + "." + target_name).second) {
+            problem(spec, path + ".target",
+                    "target table " + display(target_schema, target_name) +
+                        " is written by two entries (source " + display(table.schema, table.name) +
+                        " here); give one of them another target");
+            return;
+        }
         const TableState* st = stored_for(target_schema, target_name);
         const Table* existing = m_target.find_table(target_schema, target_name);
         const auto& policy = m_config.schema_changes;
@@ -738,6 +745,7 @@ private:
     ReplicaPlan m_plan;
     std::set<std::string> m_schemas;
     std::set<std::string> m_types;
+    std::set<std::string> m_targets;  // schema.table of every planned target
 };
 
 }  // namespace

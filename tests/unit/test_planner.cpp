@@ -477,6 +477,21 @@ TEST(PlannerPatterns, GlobMatchesTablesSkipsPartitionsAndExplicitEntriesWin) {
     EXPECT_EQ(plan.tables[1].target_schema + "." + plan.tables[1].target_name, "special.orders");
 }
 
+TEST(PlannerPatterns, TwoPatternsWritingOneTargetAreAProblem) {
+    Table a = orders();
+    Table b = orders();
+    b.oid = 1001;
+    b.schema = "archive";
+    Fixture f{config_from("      - source: \"public.*\"\n        target: \"copy.*\"\n"
+                          "      - source: \"archive.*\"\n        target: \"copy.*\"\n"),
+              Catalog{{a, b}, {}}, {}, {}};
+    ReplicaPlan plan = f.plan();
+    ASSERT_EQ(plan.problems.size(), 1u);
+    EXPECT_EQ(config::format_problem("t.yaml", plan.problems[0]),
+              "t.yaml:8:9: replicas[0].tables[1].target: target table copy.orders is written by "
+              "two entries (source archive.orders here); give one of them another target");
+}
+
 TEST(PlannerPatterns, NewTableMatchingAPatternFollowsTheNewTablesPolicy) {
     for (auto [policy, tables, stopped] :
          {std::tuple{"apply", 2u, false}, std::tuple{"ignore", 1u, false},
