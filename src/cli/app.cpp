@@ -93,10 +93,7 @@ int run(int argc, char** argv) {
         if (status_cmd->parsed()) {
             return cmd_status(options);
         }
-        // `check` arrives with the drift scanner; validate the config like it will.
-        load(options);
-        throw Error(ErrorCode::usage, "'syncset check' is not available in this build yet", false,
-                    "'syncset plan' shows what a run would change; the drift scanner is on the way");
+        return cmd_check(options);
     } catch (const Error& e) {
         print_error(e);
         return exit_status_for(e.code());

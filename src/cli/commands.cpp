@@ -1,9 +1,13 @@
 #include "commands.hpp"
 
+#include <algorithm>
+#include <cstdio>
 #include <iostream>
 
 #include "syncset/config/validate.hpp"
+#include "syncset/copy/sql.hpp"
 #include "syncset/daemon/daemon.hpp"
+#include "syncset/drift/scanner.hpp"
 #include "syncset/daemon/schema_step.hpp"
 #include "syncset/db/connection.hpp"
 #include "syncset/db/dsn.hpp"
@@ -204,6 +208,172 @@ int cmd_status(const Options& options) {
         "them at every poll\n";
     std::cout << (options.json ? json + "\n" : text);
     return status;
+}
+
+
+namespace {
+
+constexpr std::size_t k_keys_shown = 10;
+
+std::string key_text(const std::vector<std::string>& key) {
+    std::string out = "(";
+    for (std::size_t i = 0; i < key.size(); ++i) {
+        out += (i > 0 ? ", " : "") + key[i];
+    }
+    return out + ")";
+}
+
+std::string keys_text(const std::vector<std::vector<std::string>>& keys) {
+    std::string out;
+    for (std::size_t i = 0; i < keys.size() && i < k_keys_shown; ++i) {
+        out += (i > 0 ? ", " : "") + key_text(keys[i]);
+    }
+    if (keys.size() > k_keys_shown) {
+        out += ", ... (" + std::to_string(keys.size() - k_keys_shown) + " more)";
+    }
+    return out;
+}
+
+std::string keys_json(const std::vector<std::vector<std::string>>& keys) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < keys.size() && i < k_keys_shown; ++i) {
+        out += i > 0 ? ",[" : "[";
+        for (std::size_t j = 0; j < keys[i].size(); ++j) {
+            out += (j > 0 ? "," : "") + json_quote(keys[i][j]);
+        }
+        out += "]";
+    }
+    return out + "]";
+}
+
+std::string bytes_text(std::uint64_t bytes) {
+    return bytes < 10 * 1024 ? std::to_string(bytes) + " B"
+                             : std::to_string(bytes / 1024) + " KB";
+}
+
+}  // namespace
+
+int cmd_check(const Options& options) {
+    config::Config config = load(options);
+    daemon::SourceView source = daemon::read_source(config);
+    std::vector<config::Problem> problems = source.problems;
+    std::vector<plan::ReplicaPlan> plans;
+    for (const auto& replica : config.replicas) {
+        try {
+            plans.push_back(daemon::read_and_plan(config, replica, source.catalog));
+        } catch (const Error& e) {
+            throw e.with_context("replica " + replica.name);
+        }
+        problems.insert(problems.end(), plans.back().problems.begin(), plans.back().problems.end());
+    }
+    if (!problems.empty()) {
+        return report_problems(config, problems);
+    }
+    static daemon::Signals signals;
+    daemon::install_signal_handlers(signals);
+    auto source_conn = db::Connection::open(config.source_dsn, "source:check");
+    std::string text;
+    std::string json = "{\"replicas\":[";
+    std::size_t in_sync = 0;
+    std::size_t drifted = 0;
+    std::size_t unresolved = 0;  // not compared: stopped, or initial copy not finished
+    std::size_t unrepaired = 0;
+    for (std::size_t r = 0; r < config.replicas.size(); ++r) {
+        const auto& replica = config.replicas[r];
+        auto replica_conn = db::Connection::open(replica.dsn, "replica:" + replica.name + ":check");
+        std::vector<state::Progress> progress = state::read_progress(*replica_conn, config.state_schema);
+        text += "replica " + replica.name + " (" + db::redact_dsn(replica.dsn) + ")\n";
+        json += (r > 0 ? "," : "") + std::string("{\"name\":") + json_quote(replica.name) + ",\"tables\":[";
+        bool first = true;
+        for (const auto& table : plans[r].tables) {
+            std::string source_name = config::TableName{table.source_schema, table.source_name}.display();
+            std::string target_name = config::TableName{table.target_schema, table.target_name}.display();
+            json += (first ? "" : ",") + std::string("{\"source\":") + json_quote(source_name) +
+                    ",\"target\":" + json_quote(target_name);
+            first = false;
+            text += "  " + source_name + " -> " + target_name + ": ";
+            auto p = std::find_if(progress.begin(), progress.end(), [&](const state::Progress& x) {
+                return x.target_schema == table.target_schema && x.target_name == table.target_name;
+            });
+            if (table.stop_reason || (p != progress.end() && p->phase == state::Phase::stopped)) {
+                text += "stopped, not compared\n";
+                json += ",\"status\":\"stopped\"}";
+                ++unresolved;
+                continue;
+            }
+            if (p == progress.end() || p->phase != state::Phase::incremental) {
+                // Still being copied: differences are expected, not drift.
+                text += "initial copy not finished, not compared\n";
+                json += ",\"status\":\"snapshot\"}";
+                ++unresolved;
+                continue;
+            }
+            drift::ScanOptions scan;
+            scan.repair = options.repair;
+            scan.state_schema = config.state_schema;
+            scan.target_schema = table.target_schema;
+            scan.target_name = table.target_name;
+            scan.recheck_timeout = 2 * table.spec->poll_interval + std::chrono::seconds(1);
+            drift::TableReport report = drift::scan_table(
+                *source_conn, *replica_conn, copy::build_copy_spec(table), scan, &signals.stop);
+            const auto& d = report.drift;
+            char seconds[32];
+            std::snprintf(seconds, sizeof seconds, "%.3f", report.seconds);
+            std::string cost = std::string(seconds) + " s, " + bytes_text(report.bytes_read) + " read";
+            if (d.empty()) {
+                ++in_sync;
+                text += std::to_string(report.source_rows) + " rows, in sync (" + cost + ")\n";
+            } else {
+                ++drifted;
+                text += std::to_string(report.source_rows) + " rows, DRIFT: " +
+                        std::to_string(d.missing.size()) + " missing, " +
+                        std::to_string(d.extra.size()) + " extra, " +
+                        std::to_string(d.different.size()) + " different (" + cost + ")\n";
+                if (!d.missing.empty()) {
+                    text += "    missing on the replica: " + keys_text(d.missing) + "\n";
+                }
+                if (!d.extra.empty()) {
+                    text += "    extra on the replica: " + keys_text(d.extra) + "\n";
+                }
+                if (!d.different.empty()) {
+                    text += "    different: " + keys_text(d.different) + "\n";
+                }
+                if (options.repair) {
+                    text += "    repaired " + std::to_string(report.repaired) + " of " +
+                            std::to_string(d.size()) + "\n";
+                    if (!report.after_repair.empty()) {
+                        ++unrepaired;
+                    }
+                }
+            }
+            json += ",\"status\":" + json_quote(d.empty() ? "in_sync" : "drift") +
+                    ",\"source_rows\":" + std::to_string(report.source_rows) +
+                    ",\"replica_rows\":" + std::to_string(report.replica_rows) +
+                    ",\"missing\":" + std::to_string(d.missing.size()) +
+                    ",\"extra\":" + std::to_string(d.extra.size()) +
+                    ",\"different\":" + std::to_string(d.different.size()) +
+                    ",\"missing_keys\":" + keys_json(d.missing) +
+                    ",\"extra_keys\":" + keys_json(d.extra) +
+                    ",\"different_keys\":" + keys_json(d.different) +
+                    ",\"repaired\":" + std::to_string(report.repaired) +
+                    ",\"still_different_after_repair\":" + std::to_string(report.after_repair.size()) +
+                    ",\"seconds\":" + seconds +
+                    ",\"bytes_read\":" + std::to_string(report.bytes_read) +
+                    ",\"queries\":" + std::to_string(report.queries) + "}";
+        }
+        json += "]}";
+    }
+    json += "],\"tables_in_sync\":" + std::to_string(in_sync) +
+            ",\"tables_with_drift\":" + std::to_string(drifted) +
+            ",\"tables_not_compared\":" + std::to_string(unresolved) + "}";
+    text += "summary: " + std::to_string(in_sync) + " in sync, " + std::to_string(drifted) +
+            " with drift" + (options.repair ? " (repaired)" : "") + "\n";
+    std::cout << (options.json ? json + "\n" : text);
+    if (drifted == 0) {
+        return k_exit_ok;
+    }
+    // With --repair, success means nothing was left to fix.
+    return options.repair && unrepaired == 0 ? k_exit_ok : k_exit_drift;
 }
 
 }  // namespace syncset::cli

@@ -24,5 +24,6 @@ int cmd_validate(const Options& options);
 int cmd_plan(const Options& options);
 int cmd_run(const Options& options);
 int cmd_status(const Options& options);
+int cmd_check(const Options& options);
 
 }  // namespace syncset::cli

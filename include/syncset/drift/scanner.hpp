@@ -1,0 +1,47 @@
+// The drift scanner: proves a replica table equals its source selection, or finds exactly the
+// rows that differ, moving little data: each side hashes rows in the database and only
+// (count, sum) per key range crosses the network until a range is small.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "syncset/copy/sql.hpp"
+#include "syncset/drift/compare.hpp"
+
+namespace syncset::db {
+class Connection;
+}
+
+namespace syncset::drift {
+
+struct ScanOptions {
+    int fanout = 16;               // pieces a differing range is split into
+    std::int64_t leaf_rows = 64;   // ranges this small are compared row by row
+    bool repair = false;
+    // A difference must still be there after the table's copy loop caught up (or this long
+    // passed), so rows in flight are not reported.
+    std::chrono::milliseconds recheck_timeout{5000};
+    std::string state_schema = "_syncset";
+    std::string target_schema;  // for reading the table's last success
+    std::string target_name;
+};
+
+struct TableReport {
+    std::int64_t source_rows = 0;
+    std::int64_t replica_rows = 0;
+    Diff drift;              // differences that persisted
+    std::int64_t repaired = 0;
+    Diff after_repair;       // what still differs after --repair (should be empty)
+    std::uint64_t bytes_read = 0;  // result bytes received from both sides
+    std::int64_t queries = 0;
+    double seconds = 0;
+};
+
+TableReport scan_table(db::Connection& source, db::Connection& replica,
+                       const copy::CopySpec& spec, const ScanOptions& options,
+                       const std::atomic<bool>* stop);
+
+}  // namespace syncset::drift
