@@ -181,6 +181,15 @@ int cmd_status(const Options& options) {
             if (!t.last_error.empty()) {
                 text += "\n    last error (" + t.last_error_at + "): " + t.last_error;
             }
+            if (!t.last_drift.checked_at.empty()) {
+                const auto& d = t.last_drift;
+                text += "\n    last drift scan " + d.checked_at + ": " +
+                        (d.missing + d.extra + d.different == 0
+                             ? std::string("in sync")
+                             : std::to_string(d.missing) + " missing, " + std::to_string(d.extra) +
+                                   " extra, " + std::to_string(d.different) + " different, " +
+                                   std::to_string(d.repaired) + " repaired");
+            }
             if (!t.stop_reason.empty()) {
                 text += "\n    stopped: " + t.stop_reason;
             }
@@ -197,15 +206,25 @@ int cmd_status(const Options& options) {
                     ",\"seconds_since_success\":" + json_number_or_null(t.since_success_s) +
                     ",\"last_error\":" + json_or_null(t.last_error) +
                     ",\"last_error_at\":" + json_or_null(t.last_error_at) +
-                    ",\"stop_reason\":" + json_or_null(t.stop_reason) + "}";
+                    ",\"stop_reason\":" + json_or_null(t.stop_reason) +
+                    ",\"last_drift_scan\":" +
+                    (t.last_drift.checked_at.empty()
+                         ? std::string("null")
+                         : "{\"at\":" + json_quote(t.last_drift.checked_at) +
+                               ",\"rows\":" + std::to_string(t.last_drift.rows) +
+                               ",\"missing\":" + std::to_string(t.last_drift.missing) +
+                               ",\"extra\":" + std::to_string(t.last_drift.extra) +
+                               ",\"different\":" + std::to_string(t.last_drift.different) +
+                               ",\"repaired\":" + std::to_string(t.last_drift.repaired) + "}") +
+                    "}";
         }
         json += "]}";
     }
     json += "]}";
     text +=
-        "note: rows deleted on the source (hard deletes) reach replicas only through the drift "
-        "scanner, which is not in this build yet; cursor 'none' and mode 'mirror' tables see "
-        "them at every poll\n";
+        "note: rows deleted on the source (hard deletes) reach cursor replicas through the "
+        "daemon's drift scan (drift.interval, drift.repair) or 'syncset check --repair'; "
+        "cursor 'none' and mode 'mirror' tables see them at every poll\n";
     std::cout << (options.json ? json + "\n" : text);
     return status;
 }

@@ -17,8 +17,10 @@
 #include "syncset/db/pqxx_connection.hpp"
 #include "syncset/db/quote.hpp"
 #include "syncset/db/retry.hpp"
+#include "syncset/drift/scanner.hpp"
 #include "syncset/error.hpp"
 #include "syncset/log/log.hpp"
+#include "syncset/state/progress.hpp"
 #include "syncset/state/store.hpp"
 
 namespace syncset::daemon {
@@ -52,6 +54,7 @@ struct Job {
     bool running = false;
     bool caught_up_once = false;
     bool failed = false;
+    Clock::time_point next_drift_check = Clock::now();
 };
 
 // Connections one worker keeps between jobs: one to the source, one per replica.
@@ -354,6 +357,10 @@ private:
                     break;
                 }
             }
+            if (!m_once && m_config.drift.interval.count() > 0 && Clock::now() >= job.next_drift_check &&
+                !m_signals.stop) {
+                scan_if_due(job, *connections.source, *target);
+            }
             target->query("SELECT pg_advisory_unlock(" + lock_key + ")");
             if (rows > 0) {
                 auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - started).count();
@@ -392,6 +399,60 @@ private:
             if (m_once && (!e.retryable() || job.failures >= k_once_attempts)) {
                 job.failed = true;
             }
+        }
+    }
+
+    // Periodic drift scan of a table whose loop has just caught up, under its advisory lock.
+    // This is also how hard deletes on the source reach the replica (with drift.repair).
+    void scan_if_due(Job& job, db::Connection& source, db::Connection& target) {
+        const config::ReplicaSpec& replica = m_config.replicas[job.replica];
+        copy::TableSync& sync = *job.sync;
+        const auto interval = m_config.drift.interval;
+        job.next_drift_check = Clock::now() + std::min<milliseconds>(interval, std::chrono::minutes(5));
+        if (sync.spec().key_count == 0) {
+            return;  // nothing to compare rows by; such tables are full-refreshed anyway
+        }
+        db::Result due = target.exec_params(
+            "SELECT coalesce((SELECT drift_checked_at IS NULL OR drift_checked_at < now() - "
+            "$1::interval FROM " + db::quote_ident(m_config.state_schema) +
+                ".tables WHERE target_schema = $2 AND target_name = $3), false)::text",
+            {std::to_string(interval.count()) + " milliseconds", sync.plan().target_schema,
+             sync.plan().target_name});
+        if (due.value(0, 0) != "true") {
+            return;
+        }
+        drift::ScanOptions scan;
+        scan.repair = m_config.drift.repair;
+        scan.max_rows_per_second = m_config.drift.max_rows_per_second;
+        scan.state_schema = m_config.state_schema;
+        scan.target_schema = sync.plan().target_schema;
+        scan.target_name = sync.plan().target_name;
+        scan.catch_up = [&] {
+            sync.begin_cycle(target);
+            while (!m_signals.stop && !sync.step(source, target, &m_signals.stop).caught_up) {
+            }
+        };
+        drift::TableReport report = drift::scan_table(source, target, sync.spec(), scan, &m_signals.stop);
+        const drift::Diff& d = report.drift;
+        state::write_drift_result(target, m_config.state_schema, sync.plan().target_schema,
+                                  sync.plan().target_name,
+                                  state::DriftResult{"", report.source_rows,
+                                                     static_cast<std::int64_t>(d.missing.size()),
+                                                     static_cast<std::int64_t>(d.extra.size()),
+                                                     static_cast<std::int64_t>(d.different.size()),
+                                                     report.repaired});
+        job.next_drift_check = Clock::now() + interval;
+        auto ms = static_cast<std::int64_t>(report.seconds * 1000);
+        if (d.empty()) {
+            log::info("drift scan: in sync", {{"replica", replica.name}, {"table", sync.label()},
+                                               {"rows", report.source_rows}, {"ms", ms},
+                                               {"bytes", report.bytes_read}});
+        } else {
+            log::warn("drift scan: rows differ",
+                      {{"replica", replica.name}, {"table", sync.label()},
+                       {"missing", d.missing.size()}, {"extra", d.extra.size()},
+                       {"different", d.different.size()}, {"repaired", report.repaired},
+                       {"ms", ms}});
         }
     }
 

@@ -40,7 +40,11 @@ public:
             descend(KeyRange{}, source_all, replica_all, candidates);
         }
         if (!candidates.empty()) {
-            wait_for_loop(seen_at);
+            if (m_options.catch_up) {
+                m_options.catch_up();
+            } else {
+                wait_for_loop(seen_at);
+            }
             m_report.drift = recheck(candidates);
         }
         if (m_options.repair && !m_report.drift.empty()) {
@@ -71,8 +75,25 @@ private:
     }
 
     RangeSummary summary(Side s, const KeyRange& range) {
+        auto started = Clock::now();
         db::Result r = query(s, build_range_summary(m_spec, s, range));
-        return RangeSummary{to_int(r.value(0, 0)), std::string(r.value(0, 1))};
+        RangeSummary result{to_int(r.value(0, 0)), std::string(r.value(0, 1))};
+        pace(result.rows, started);
+        return result;
+    }
+
+    // Keeps the average scan rate at or under the limit, so a scan never loads a side much.
+    void pace(std::int64_t rows, Clock::time_point started) {
+        if (m_options.max_rows_per_second <= 0 || rows <= 0) {
+            return;
+        }
+        auto budget = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+            static_cast<double>(rows) / static_cast<double>(m_options.max_rows_per_second)));
+        auto deadline = started + budget;
+        while (Clock::now() < deadline && !(m_stop != nullptr && *m_stop)) {
+            Clock::duration left = deadline - Clock::now();
+            std::this_thread::sleep_for(std::min<Clock::duration>(left, std::chrono::milliseconds(100)));
+        }
     }
 
     std::vector<KeyHash> rows(Side s, const std::string& sql) {

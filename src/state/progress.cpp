@@ -68,6 +68,12 @@ std::vector<Progress> read_progress(db::Connection& conn, std::string_view schem
             if (!result.is_null(r, 15)) {
                 p.cursor_lag_s = to_int(text(15));
             }
+            p.last_drift.checked_at = text(16);
+            p.last_drift.rows = to_int(text(17));
+            p.last_drift.missing = to_int(text(18));
+            p.last_drift.extra = to_int(text(19));
+            p.last_drift.different = to_int(text(20));
+            p.last_drift.repaired = to_int(text(21));
             out.push_back(std::move(p));
         }
         return out;
@@ -85,6 +91,20 @@ bool write_progress(db::Connection& conn, std::string_view schema, const Progres
              std::string(to_string(progress.pending)), array_or_null(progress.snapshot_position),
              array_or_null(progress.cursor), progress.cursor_kind, std::to_string(rows_added)});
         return result.affected_rows() > 0;
+    } catch (const Error& e) {
+        throw e.with_context("metadata schema " + std::string(schema));
+    }
+}
+
+void write_drift_result(db::Connection& conn, std::string_view schema,
+                        std::string_view target_schema, std::string_view target_name,
+                        const DriftResult& result) {
+    try {
+        conn.exec_params(expand_schema(sql::k_update_drift_sql, schema),
+                         {std::string(target_schema), std::string(target_name),
+                          std::to_string(result.rows), std::to_string(result.missing),
+                          std::to_string(result.extra), std::to_string(result.different),
+                          std::to_string(result.repaired)});
     } catch (const Error& e) {
         throw e.with_context("metadata schema " + std::string(schema));
     }

@@ -21,6 +21,7 @@ namespace {
 // version N. Add a migration by adding src/state/sql/migration_000N.sql and its line here.
 constexpr std::array k_migrations{
     sql::k_migration_0001_sql,
+    sql::k_migration_0002_sql,
 };
 
 using Params = std::vector<std::optional<std::string>>;

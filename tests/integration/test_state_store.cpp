@@ -112,16 +112,17 @@ void expect_same(const TableState& actual, const TableState& expected) {
     EXPECT_EQ(actual.fingerprint, expected.fingerprint);
 }
 
-TEST_F(StateStore, EnsureSchemaCreatesVersionOneAndRerunKeepsOneVersionRow) {
+TEST_F(StateStore, EnsureSchemaAppliesEveryMigrationOnceAndRerunAddsNothing) {
     EXPECT_FALSE(schema_exists(replica(), k_default_schema));
     ensure_schema(replica(), k_default_schema);
     ensure_schema(replica(), k_default_schema);
 
     EXPECT_TRUE(schema_exists(replica(), k_default_schema));
-    EXPECT_EQ(known_schema_version(), 1);
-    EXPECT_EQ(read_schema_version(replica(), k_default_schema), 1);
-    EXPECT_EQ(query_replica_rows("SELECT version, applied_at IS NOT NULL FROM _syncset.version"),
-              (Rows{{"1", "t"}}));
+    EXPECT_EQ(known_schema_version(), 2);
+    EXPECT_EQ(read_schema_version(replica(), k_default_schema), 2);
+    EXPECT_EQ(query_replica_rows("SELECT version, applied_at IS NOT NULL FROM _syncset.version "
+                                 "ORDER BY version"),
+              (Rows{{"1", "t"}, {"2", "t"}}));
     EXPECT_EQ(query_replica_rows("SELECT relname FROM pg_class WHERE relkind = 'r' AND "
                                  "relnamespace = '_syncset'::regnamespace ORDER BY relname"),
               (Rows{{"columns"}, {"tables"}, {"version"}}));
@@ -167,7 +168,8 @@ TEST_F(StateStore, ConcurrentEnsureSchemaFromTwoConnectionsBothSucceed) {
                 }
             }
         }
-        EXPECT_EQ(count_rows(schema, "version"), "1") << "round " << round;
+        EXPECT_EQ(count_rows(schema, "version"), std::to_string(known_schema_version()))
+            << "round " << round;
     }
 }
 
@@ -190,7 +192,22 @@ TEST_F(StateStore, NewerStoredVersionIsRefusedWithUpgradeMessage) {
         }
         EXPECT_FALSE(replica().in_transaction());
     }
-    EXPECT_EQ(count_rows(k_default_schema, "version"), "2");
+    EXPECT_EQ(count_rows(k_default_schema, "version"), std::to_string(known_schema_version() + 1));
+}
+
+TEST_F(StateStore, AVersionOneSchemaIsMigratedToTheCurrentVersionKeepingItsRows) {
+    // A replica set up by an older syncset: migration 1 only, with a table's state in it.
+    ensure_schema(replica(), k_default_schema);
+    exec_replica("ALTER TABLE _syncset.tables DROP COLUMN drift_checked_at, DROP COLUMN drift_rows, "
+                 "DROP COLUMN drift_missing, DROP COLUMN drift_extra, DROP COLUMN drift_different, "
+                 "DROP COLUMN drift_repaired; DELETE FROM _syncset.version WHERE version = 2");
+    write_committed(k_default_schema, odd_table());
+    ensure_schema(replica(), k_default_schema);
+    EXPECT_EQ(read_schema_version(replica(), k_default_schema), 2);
+    EXPECT_EQ(read_tables(replica(), k_default_schema).size(), 1U);
+    EXPECT_EQ(query_value(Server::replica, "SELECT count(*) FROM _syncset.tables WHERE "
+                                           "drift_checked_at IS NULL"),
+              "1");
 }
 
 TEST_F(StateStore, EnsureSchemaInsideATransactionIsRefused) {
@@ -343,14 +360,14 @@ TEST_F(StateStore, OddSchemaNamesWork) {
         ensure_schema(replica(), schema);
         ensure_schema(replica(), schema);
         EXPECT_TRUE(schema_exists(replica(), schema));
-        EXPECT_EQ(read_schema_version(replica(), schema), 1);
+        EXPECT_EQ(read_schema_version(replica(), schema), known_schema_version());
         const TableState table = odd_table();
         write_committed(schema, table);
         EXPECT_TRUE(write_error(replica(), schema, table.target_schema, table.target_name, "boom"));
         const auto tables = read_tables(replica(), schema);
         ASSERT_EQ(tables.size(), 1U);
         expect_same(tables[0], table);
-        EXPECT_EQ(count_rows(schema, "version"), "1");
+        EXPECT_EQ(count_rows(schema, "version"), std::to_string(known_schema_version()));
     }
     EXPECT_EQ(query_replica_rows("SELECT count(*) FROM pg_namespace WHERE nspname IN "
                                  "('My \"Meta\" Schema', 'public')"),

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "syncset/copy/sql.hpp"
@@ -27,6 +28,11 @@ struct ScanOptions {
     std::string state_schema = "_syncset";
     std::string target_schema;  // for reading the table's last success
     std::string target_name;
+    // The daemon, which runs the table's loop itself, catches it up through this instead of
+    // waiting for another process to do it.
+    std::function<void()> catch_up;
+    // Pace on average: after each query, sleep until rows scanned / time is at most this.
+    std::int64_t max_rows_per_second = 0;  // 0: unlimited
 };
 
 struct TableReport {

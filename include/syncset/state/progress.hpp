@@ -16,6 +16,16 @@ class Connection;
 
 namespace syncset::state {
 
+// The last drift scan of a table.
+struct DriftResult {
+    std::string checked_at;  // ISO 8601 UTC, empty when never
+    std::int64_t rows = 0;
+    std::int64_t missing = 0;
+    std::int64_t extra = 0;
+    std::int64_t different = 0;
+    std::int64_t repaired = 0;
+};
+
 struct Progress {
     std::string target_schema;
     std::string target_name;
@@ -34,6 +44,7 @@ struct Progress {
     std::string stop_reason;
     std::optional<std::int64_t> since_success_s;
     std::optional<std::int64_t> cursor_lag_s;  // time cursors only
+    DriftResult last_drift;                     // checked_at empty: never scanned
 };
 
 // Every table's progress; empty when the metadata schema does not exist.
@@ -43,5 +54,10 @@ std::vector<Progress> read_progress(db::Connection& conn, std::string_view schem
 // no state row or was stopped meanwhile: the caller must then roll back its batch.
 bool write_progress(db::Connection& conn, std::string_view schema, const Progress& progress,
                     std::int64_t rows_added);
+
+// Records a drift scan's result: in the caller's transaction when one is open, else at once.
+void write_drift_result(db::Connection& conn, std::string_view schema,
+                        std::string_view target_schema, std::string_view target_name,
+                        const DriftResult& result);
 
 }  // namespace syncset::state

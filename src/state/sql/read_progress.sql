@@ -8,6 +8,8 @@ SELECT target_schema, target_name, source_schema, source_name, phase, pending,
        extract(epoch FROM now() - last_success)::bigint,
        -- Time cursors: how far the stored position trails the clock.
        CASE WHEN cursor_kind = 'time' AND cursor IS NOT NULL
-            THEN extract(epoch FROM now() - (cursor::text[])[1]::timestamptz)::bigint END
+            THEN extract(epoch FROM now() - (cursor::text[])[1]::timestamptz)::bigint END,
+       to_char(drift_checked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+       drift_rows, drift_missing, drift_extra, drift_different, drift_repaired
 FROM :"schema".tables
 ORDER BY target_schema COLLATE "C", target_name COLLATE "C";
