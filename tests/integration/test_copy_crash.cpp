@@ -32,7 +32,7 @@ TEST_F(CopyCrash, KillNineDuringSnapshotAndBatchesLosesAndDuplicatesNothing) {
         CREATE TABLE events (id bigint PRIMARY KEY, grp int NOT NULL, payload text,
                              updated_at timestamptz NOT NULL DEFAULT now());
         INSERT INTO events (id, grp, payload)
-            SELECT g, g % 97, md5(g::text) || repeat('x', g % 50) FROM generate_series(1, 50000) g;
+            SELECT g, g % 97, md5(g::text) || repeat('x', 200 + g % 300) FROM generate_series(1, 50000) g;
         CREATE SEQUENCE events_ids START 1000001;
         CREATE TABLE notes (id bigint PRIMARY KEY, v int NOT NULL, note text);
         INSERT INTO notes SELECT g, g, 'n' || g FROM generate_series(1, 20000) g;
@@ -81,8 +81,9 @@ TEST_F(CopyCrash, KillNineDuringSnapshotAndBatchesLosesAndDuplicatesNothing) {
 
     int kills_during_snapshot = 0;
     for (int kill = 0; kill < k_kills; ++kill) {
-        // The first kills come early, to land inside the snapshot; then anywhere in 0.2-1.5 s.
-        const int max_ms = kill < 3 ? 700 : 1500;
+        // The first kills come early, to land inside the snapshot (each run moves it on by a
+        // few chunks); then anywhere in 0.2-1.5 s.
+        const int max_ms = kill < 5 ? 600 : 1500;
         const auto delay =
             std::chrono::milliseconds(std::uniform_int_distribution<int>(200, max_ms)(rng));
         SyncsetProcess daemon({"run"}, yaml);
