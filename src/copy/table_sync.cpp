@@ -1,6 +1,5 @@
 #include "syncset/copy/table_sync.hpp"
 
-#include <charconv>
 #include <chrono>
 #include <thread>
 
@@ -8,17 +7,12 @@
 #include "syncset/db/connection.hpp"
 #include "syncset/db/quote.hpp"
 #include "syncset/error.hpp"
+#include "syncset/text.hpp"
 #include "syncset/log/log.hpp"
 
 namespace syncset::copy {
 
 namespace {
-
-std::int64_t to_int(std::string_view text) {
-    std::int64_t value = 0;
-    std::from_chars(text.data(), text.data() + text.size(), value);
-    return value;
-}
 
 std::string_view cursor_kind_name(CursorKind kind) {
     switch (kind) {
@@ -38,7 +32,7 @@ std::string_view cursor_kind_name(CursorKind kind) {
 std::pair<std::int64_t, std::int64_t> read_snapshot_xids(db::Connection& source) {
     db::Result r = source.query(
         "SELECT pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text FROM pg_current_snapshot() s");
-    return {to_int(r.value(0, 0)), to_int(r.value(0, 1))};
+    return {parse_int64(r.value(0, 0)), parse_int64(r.value(0, 1))};
 }
 
 }  // namespace
@@ -138,6 +132,20 @@ std::vector<std::string> TableSync::key_of(const PipeResult& pipe) const {
 }
 
 void TableSync::ensure_stage(db::Connection& replica) { replica.exec(build_create_stage(m_spec)); }
+
+TableSync::PipeResult TableSync::staged_batch(db::Connection& source, const std::string& copy_out,
+                                              db::Connection& replica,
+                                              const std::atomic<bool>* stop) {
+    // Opens the batch's replica transaction; the caller commits it with the checkpoint.
+    replica.begin();
+    ensure_stage(replica);
+    PipeResult copied = pipe(source, copy_out, replica, build_copy_in(m_spec, true), stop);
+    if (m_spec.needs_keep_flag() && m_spec.mode != config::Mode::insert) {
+        replica.exec(build_filter_delete(m_spec));  // rows that left the filter, or soft-deleted
+    }
+    replica.exec(build_upsert(m_spec));
+    return copied;
+}
 
 void TableSync::commit_batch(db::Connection& replica, std::int64_t rows_added) {
     if (!state::write_progress(replica, m_state_schema, m_progress, rows_added)) {
@@ -292,14 +300,8 @@ StepResult TableSync::incremental_step(db::Connection& source, db::Connection& r
         }
     }
 
-    replica.begin();
-    ensure_stage(replica);
-    PipeResult copied = pipe(source, build_incremental_copy(m_spec, from, bound), replica,
-                             build_copy_in(m_spec, true), stop);
-    if (m_spec.needs_keep_flag() && m_spec.mode != config::Mode::insert) {
-        replica.exec(build_filter_delete(m_spec));
-    }
-    replica.exec(build_upsert(m_spec));
+    PipeResult copied =
+        staged_batch(source, build_incremental_copy(m_spec, from, bound), replica, stop);
     std::vector<std::string> last;
     if (copied.rows > 0 && m_spec.cursor_index) {
         last.push_back(copied.last_fields.at(*m_spec.cursor_index).value_or(""));
@@ -376,15 +378,9 @@ StepResult TableSync::xmin_step(db::Connection& source, db::Connection& replica,
     if (!m_xmin_cycle_start) {
         m_xmin_cycle_start = read_snapshot_xids(source).first;
     }
-    std::int64_t from = m_progress.cursor.empty() ? 0 : to_int(m_progress.cursor.front());
-    replica.begin();
-    ensure_stage(replica);
-    PipeResult copied = pipe(source, build_xmin_copy(m_spec, from, m_xmin_after_key), replica,
-                             build_copy_in(m_spec, true), stop);
-    if (m_spec.needs_keep_flag() && m_spec.mode != config::Mode::insert) {
-        replica.exec(build_filter_delete(m_spec));
-    }
-    replica.exec(build_upsert(m_spec));
+    std::int64_t from = m_progress.cursor.empty() ? 0 : parse_int64(m_progress.cursor.front());
+    PipeResult copied =
+        staged_batch(source, build_xmin_copy(m_spec, from, m_xmin_after_key), replica, stop);
     const bool full_batch = copied.rows >= static_cast<std::uint64_t>(m_spec.batch_rows);
     if (full_batch) {
         m_xmin_after_key = key_of(copied);

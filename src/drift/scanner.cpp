@@ -1,11 +1,11 @@
 #include "syncset/drift/scanner.hpp"
 
-#include <charconv>
 #include <thread>
 
 #include "syncset/db/connection.hpp"
 #include "syncset/db/quote.hpp"
 #include "syncset/error.hpp"
+#include "syncset/text.hpp"
 
 namespace syncset::drift {
 
@@ -15,12 +15,6 @@ using Clock = std::chrono::steady_clock;
 using Keys = std::vector<std::vector<std::string>>;
 
 constexpr std::size_t k_keys_per_query = 500;
-
-std::int64_t to_int(std::string_view text) {
-    std::int64_t value = 0;
-    std::from_chars(text.data(), text.data() + text.size(), value);
-    return value;
-}
 
 class Scanner {
 public:
@@ -77,7 +71,7 @@ private:
     RangeSummary summary(Side s, const KeyRange& range) {
         auto started = Clock::now();
         db::Result r = query(s, build_range_summary(m_spec, s, range));
-        RangeSummary result{to_int(r.value(0, 0)), std::string(r.value(0, 1))};
+        RangeSummary result{parse_int64(r.value(0, 0)), std::string(r.value(0, 1))};
         pace(result.rows, started);
         return result;
     }
@@ -106,7 +100,7 @@ private:
             for (int c = 0; c < key_columns; ++c) {
                 row.key.emplace_back(r.value(i, c));
             }
-            row.hash = to_int(r.value(i, key_columns));
+            row.hash = parse_int64(r.value(i, key_columns));
             out.push_back(std::move(row));
         }
         return out;

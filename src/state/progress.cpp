@@ -1,10 +1,10 @@
 #include "syncset/state/progress.hpp"
 
-#include <charconv>
 
 #include "state/sql_text.hpp"
 #include "syncset/db/connection.hpp"
 #include "syncset/error.hpp"
+#include "syncset/text.hpp"
 #include "syncset/state/store.hpp"
 #include "syncset/state_sql.hpp"
 
@@ -30,12 +30,6 @@ std::vector<std::string> parse_array(std::string_view text) {
     return *parsed;
 }
 
-std::int64_t to_int(std::string_view text) {
-    std::int64_t value = 0;
-    std::from_chars(text.data(), text.data() + text.size(), value);
-    return value;
-}
-
 }  // namespace
 
 std::vector<Progress> read_progress(db::Connection& conn, std::string_view schema) {
@@ -57,23 +51,23 @@ std::vector<Progress> read_progress(db::Connection& conn, std::string_view schem
             p.snapshot_position = parse_array(text(6));
             p.cursor = parse_array(text(7));
             p.cursor_kind = text(8);
-            p.rows_copied = to_int(text(9));
+            p.rows_copied = parse_int64(text(9));
             p.last_success = text(10);
             p.last_error = text(11);
             p.last_error_at = text(12);
             p.stop_reason = text(13);
             if (!result.is_null(r, 14)) {
-                p.since_success_s = to_int(text(14));
+                p.since_success_s = parse_int64(text(14));
             }
             if (!result.is_null(r, 15)) {
-                p.cursor_lag_s = to_int(text(15));
+                p.cursor_lag_s = parse_int64(text(15));
             }
             p.last_drift.checked_at = text(16);
-            p.last_drift.rows = to_int(text(17));
-            p.last_drift.missing = to_int(text(18));
-            p.last_drift.extra = to_int(text(19));
-            p.last_drift.different = to_int(text(20));
-            p.last_drift.repaired = to_int(text(21));
+            p.last_drift.rows = parse_int64(text(17));
+            p.last_drift.missing = parse_int64(text(18));
+            p.last_drift.extra = parse_int64(text(19));
+            p.last_drift.different = parse_int64(text(20));
+            p.last_drift.repaired = parse_int64(text(21));
             out.push_back(std::move(p));
         }
         return out;

@@ -51,6 +51,9 @@ private:
 
     PipeResult pipe(db::Connection& source, const std::string& copy_out, db::Connection& replica,
                     const std::string& copy_in, const std::atomic<bool>* stop);
+    // COPY into the stage, delete rows that left the filter, upsert; transaction left open.
+    PipeResult staged_batch(db::Connection& source, const std::string& copy_out,
+                            db::Connection& replica, const std::atomic<bool>* stop);
     StepResult snapshot_step(db::Connection& source, db::Connection& replica,
                              const std::atomic<bool>* stop);
     StepResult incremental_step(db::Connection& source, db::Connection& replica,
