@@ -152,8 +152,12 @@ CopySpec build_copy_spec(const plan::TablePlan& plan) {
                                 " is not copied",
                             false, "the cursor column must be among the selected columns");
             }
-            spec.cursor = it->type == "timestamp with time zone" ? CursorKind::time
-                                                                 : CursorKind::sequence;
+            // Columns set from the database clock take the open-transaction bound; anything
+            // else (ids from sequences, numbers, text) the wait for open transactions.
+            const bool is_timestamp = it->type.rfind("timestamp", 0) == 0;
+            spec.cursor = is_timestamp || it->type == "date" ? CursorKind::time
+                                                             : CursorKind::sequence;
+            spec.cursor_type = it->type;
             auto in_key = std::find_if(spec.columns.begin(), spec.columns.end(),
                                        [&](const CopyColumn& c) { return c.source == it->source_name; });
             if (in_key != spec.columns.end()) {

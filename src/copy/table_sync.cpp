@@ -1,5 +1,6 @@
 #include "syncset/copy/table_sync.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -34,6 +35,11 @@ std::pair<std::int64_t, std::int64_t> read_snapshot_xids(db::Connection& source)
         "SELECT pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text FROM pg_current_snapshot() s");
     return {parse_int64(r.value(0, 0)), parse_int64(r.value(0, 1))};
 }
+
+// Other client sessions that may write rows: not syncset's own readers, not autovacuum.
+constexpr std::string_view k_other_sessions =
+    "WHERE pid <> pg_backend_pid() AND xact_start IS NOT NULL AND backend_type NOT LIKE "
+    "'autovacuum%' AND coalesce(application_name, '') NOT LIKE 'syncset/%'";
 
 }  // namespace
 
@@ -159,12 +165,23 @@ std::optional<Bound> TableSync::read_bound(db::Connection& source) {
     if (m_spec.cursor == CursorKind::time) {
         // Read before the batch's own snapshot: a transaction still open then is seen here,
         // and one that starts later stamps its rows at or after this bound.
+        // A column without time zone holds local times of the writers' TimeZone, taken to be
+        // the server default (this session's is pinned to UTC); a second of margin covers
+        // rounding to the column's precision. A date bound is the day of that time.
+        const std::string& type = m_spec.cursor_type;
+        const bool with_zone = type.find("with time zone") != std::string::npos &&
+                               type.find("without") == std::string::npos;
+        std::string local = "(b.at AT TIME ZONE (SELECT reset_val FROM pg_settings WHERE name = "
+                            "'TimeZone'))";
+        std::string bound = with_zone        ? std::string("b.at")
+                            : type == "date" ? local + "::date"
+                                             : local + " - interval '1 second'";
         db::Result r = source.exec_params(
-            "WITH p AS (SELECT pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS seen) "
-            "SELECT LEAST(clock_timestamp() - CASE WHEN p.seen THEN interval '0' ELSE "
-            "$1::interval END, (SELECT min(xact_start) FROM pg_stat_activity WHERE pid <> "
-            "pg_backend_pid() AND xact_start IS NOT NULL AND backend_type NOT LIKE 'autovacuum%' "
-            "AND coalesce(application_name, '') NOT LIKE 'syncset/%'))::text, p.seen::text FROM p",
+            "WITH p AS (SELECT pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS seen), "
+            "b AS (SELECT LEAST(clock_timestamp() - CASE WHEN p.seen THEN interval '0' ELSE "
+            "$1::interval END, (SELECT min(xact_start) FROM pg_stat_activity " +
+                std::string(k_other_sessions) + ")) AS at FROM p) "
+            "SELECT (" + bound + ")::text, p.seen::text FROM p, b",
             {std::to_string(m_plan.spec->late_commit_window.count()) + " milliseconds"});
         if (!m_technique_logged) {
             m_technique_logged = true;
@@ -179,11 +196,9 @@ std::optional<Bound> TableSync::read_bound(db::Connection& source) {
     }
     // Sequence cursors: the largest value seen by a poll whose open transactions have all
     // ended since. Nothing can commit behind it any more.
-    std::int64_t xmin = read_snapshot_xids(source).first;
     std::optional<Bound> bound;
-    while (!m_sequence_pending.empty() && m_sequence_pending.front().second <= xmin) {
-        bound = Bound{m_sequence_pending.front().first.front(), true};
-        m_sequence_pending.pop_front();
+    if (auto safe = pop_safe_positions(source)) {
+        bound = Bound{safe->front(), true};
     }
     if (!m_technique_logged) {
         m_technique_logged = true;
@@ -211,11 +226,29 @@ std::vector<std::string> TableSync::handover_cursor(db::Connection& source,
         case CursorKind::sequence:
             break;
     }
+    const CopyColumn& cursor = m_spec.columns.at(m_spec.cursor_index.value());
+    auto read_max = [&]() -> std::vector<std::string> {
+        db::Result r = source.query("SELECT max(" + db::quote_ident(cursor.source) + ")::text FROM " +
+                                    m_spec.source_table);
+        if (r.is_null(0, 0)) {
+            return {};
+        }
+        return {std::string(r.value(0, 0))};
+    };
+    OpenTransactions open = read_open_transactions(source);
+    if (open.not_before > std::chrono::steady_clock::now()) {
+        // Other sessions are hidden from this role: do not hold the snapshot for the whole
+        // look-back window. Incremental reads start from the first row and move to today's
+        // maximum once the window has passed.
+        if (auto max = read_max(); !max.empty()) {
+            m_sequence_pending.emplace_back(std::move(max), std::move(open));
+        }
+        return {};
+    }
     // Wait for the transactions open now to end: after that every value up to the current
     // maximum is committed, and the snapshot will see it.
-    std::int64_t xmax = read_snapshot_xids(source).second;
     auto deadline = std::chrono::steady_clock::now() + m_plan.spec->late_commit_window;
-    while (read_snapshot_xids(source).first < xmax) {
+    while (!open.ended(read_open_transactions(source))) {
         if (std::chrono::steady_clock::now() > deadline || (stop != nullptr && *stop)) {
             log::warn("open transactions did not end: incremental reads will start from the "
                       "first row",
@@ -224,13 +257,7 @@ std::vector<std::string> TableSync::handover_cursor(db::Connection& source,
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    const CopyColumn& cursor = m_spec.columns.at(m_spec.cursor_index.value());
-    db::Result r = source.query("SELECT max(" + db::quote_ident(cursor.source) + ")::text FROM " +
-                                m_spec.source_table);
-    if (r.is_null(0, 0)) {
-        return {};
-    }
-    return {std::string(r.value(0, 0))};
+    return read_max();
 }
 
 StepResult TableSync::snapshot_step(db::Connection& source, db::Connection& replica,
@@ -333,19 +360,56 @@ StepResult TableSync::incremental_step(db::Connection& source, db::Connection& r
     // Caught up. Remember what this poll saw, for the sequence rule: once every transaction
     // open after the last read has ended, nothing can commit below the largest value seen.
     if (m_spec.cursor == CursorKind::sequence && !m_cycle_last.empty()) {
-        m_sequence_pending.emplace_back(m_cycle_last, read_snapshot_xids(source).second);
+        m_sequence_pending.emplace_back(m_cycle_last, read_open_transactions(source));
         advance_sequence_cursor(source, replica);
     }
     return StepResult{true, copied.rows, copied.bytes};
 }
 
-void TableSync::advance_sequence_cursor(db::Connection& source, db::Connection& replica) {
-    std::int64_t xmin = read_snapshot_xids(source).first;
+TableSync::OpenTransactions TableSync::read_open_transactions(db::Connection& source) {
+    OpenTransactions open;
+    db::Result r = source.query(
+        "SELECT pg_has_role(current_user, 'pg_read_all_stats', 'USAGE')::text, "
+        "(SELECT string_agg(pid::text || '@' || xact_start::text, ',') FROM pg_stat_activity " +
+        std::string(k_other_sessions) + ")");
+    // Without pg_read_all_stats other roles' sessions are hidden: wait out the look-back
+    // window instead of trusting an empty list.
+    open.not_before = std::chrono::steady_clock::now() +
+                      (r.value(0, 0) == "true" ? std::chrono::milliseconds(0)
+                                               : m_plan.spec->late_commit_window);
+    std::string_view list = r.value(0, 1);
+    while (!list.empty()) {
+        std::size_t comma = list.find(',');
+        open.sessions.emplace_back(list.substr(0, comma));
+        list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+    }
+    return open;
+}
+
+bool TableSync::OpenTransactions::ended(const OpenTransactions& now) const {
+    if (std::chrono::steady_clock::now() < not_before) {
+        return false;
+    }
+    return std::none_of(sessions.begin(), sessions.end(), [&](const std::string& s) {
+        return std::find(now.sessions.begin(), now.sessions.end(), s) != now.sessions.end();
+    });
+}
+
+std::optional<std::vector<std::string>> TableSync::pop_safe_positions(db::Connection& source) {
+    if (m_sequence_pending.empty()) {
+        return std::nullopt;
+    }
+    OpenTransactions now = read_open_transactions(source);
     std::optional<std::vector<std::string>> safe;
-    while (!m_sequence_pending.empty() && m_sequence_pending.front().second <= xmin) {
+    while (!m_sequence_pending.empty() && m_sequence_pending.front().second.ended(now)) {
         safe = std::move(m_sequence_pending.front().first);
         m_sequence_pending.pop_front();
     }
+    return safe;
+}
+
+void TableSync::advance_sequence_cursor(db::Connection& source, db::Connection& replica) {
+    std::optional<std::vector<std::string>> safe = pop_safe_positions(source);
     if (safe) {
         // No transaction was open during the last read: the position is final already.
         replica.begin();

@@ -17,7 +17,7 @@ namespace syncset::copy {
 enum class CursorKind {
     xmin,      // rows whose xmin is at or after the previous poll's snapshot xmin (full scan)
     none,      // full refresh every poll, deleting rows that are gone
-    time,      // a timestamptz column set from the database clock: capped by open transactions
+    time,      // a timestamp(tz) or date column set from the clock: capped by open transactions
     sequence,  // any other ordered column: advanced only past transactions that have ended
 };
 
@@ -36,6 +36,7 @@ struct CopySpec {
     std::vector<CopyColumn> columns;
     std::size_t key_count = 0;
     std::optional<std::size_t> cursor_index;  // column cursors only
+    std::string cursor_type;                  // its type, for time cursors' bounds
     CursorKind cursor = CursorKind::xmin;
     config::Mode mode = config::Mode::upsert;
     std::optional<std::string> where;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -43,6 +44,15 @@ public:
     const CopySpec& spec() const noexcept { return m_spec; }
 
 private:
+    // Client transactions open at some moment, as `pid@xact_start` (a pid alone may be reused).
+    // A transaction that took a sequence value but has not written yet has no xid, so the
+    // snapshot's xid list would miss it; pg_stat_activity does not.
+    struct OpenTransactions {
+        std::vector<std::string> sessions;
+        std::chrono::steady_clock::time_point not_before;  // role cannot see other sessions
+        bool ended(const OpenTransactions& now) const;
+    };
+
     struct PipeResult {
         std::uint64_t rows = 0;
         std::uint64_t bytes = 0;
@@ -66,6 +76,9 @@ private:
     std::vector<std::string> handover_cursor(db::Connection& source, const std::atomic<bool>* stop);
     std::optional<Bound> read_bound(db::Connection& source);
     void advance_sequence_cursor(db::Connection& source, db::Connection& replica);
+    OpenTransactions read_open_transactions(db::Connection& source);
+    // The newest pending position whose open transactions have all ended, dropping older ones.
+    std::optional<std::vector<std::string>> pop_safe_positions(db::Connection& source);
     void ensure_stage(db::Connection& replica);
     void commit_batch(db::Connection& replica, std::int64_t rows_added);
     std::vector<std::string> key_of(const PipeResult& pipe) const;
@@ -83,8 +96,8 @@ private:
     bool m_in_unsafe_phase = false;
     std::optional<Bound> m_cycle_bound;
     std::vector<std::string> m_cycle_last;  // position of the last row read this poll
-    // Sequence rule: (position of the last row a poll read, xmax after that read).
-    std::deque<std::pair<std::vector<std::string>, std::int64_t>> m_sequence_pending;
+    // Sequence rule: the position of the last row a poll read, and the transactions open then.
+    std::deque<std::pair<std::vector<std::string>, OpenTransactions>> m_sequence_pending;
     std::vector<std::string> m_xmin_after_key;
     std::optional<std::int64_t> m_xmin_cycle_start;
     bool m_technique_logged = false;
