@@ -105,6 +105,8 @@ done
 # Seconds between two $EPOCHREALTIME values.
 seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
+min_of() { printf '%s\n' "$@" | sort -g | head -n 1; }
+
 median() {
     printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
         END { if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -550,9 +552,10 @@ missed=0
         [[ $v == ok ]] || missed=1
         printf 'snapshot %s rows (batch_rows %s): syncset %.2f s | psql pipe %.2f s | ratio %s (target <= %s) %s\n' \
             "$rows" "$batch" "$s" "$pipe_median" "$q" "$target_snapshot" "$v"
-        printf '    samples: syncset %s| pipe %s s; syncset CPU %.2f s (median), peak RSS %s MB\n' \
-            "${sync_times[$batch]}" "${pipe_times[*]}" "$(median "${cpu_samples[@]}")" \
-            "$(mb "$(max_of "${rss_samples[@]}")")"
+        printf '    samples: syncset %s| pipe %s s; best of each: ratio %s; syncset CPU %.2f s (median), peak RSS %s MB\n' \
+            "${sync_times[$batch]}" "${pipe_times[*]}" \
+            "$(ratio "$(min_of "${samples[@]}")" "$(min_of "${pipe_times[@]}")")" \
+            "$(median "${cpu_samples[@]}")" "$(mb "$(max_of "${rss_samples[@]}")")"
     done
     s=$(median "${inc_times[@]}")
     p=$(median "${inc_pipe_times[@]}")
@@ -561,9 +564,10 @@ missed=0
     [[ $v == ok ]] || missed=1
     printf 'incremental %s%% (%s rows updated, batch_rows %s): syncset %.2f s | COPY + upsert %.2f s | ratio %s (target <= %s) %s\n' \
         "$update_percent" "$changed" "$first_batch" "$s" "$p" "$q" "$target_incremental" "$v"
-    printf '    samples: syncset %s | COPY + upsert %s s; syncset CPU %.2f s (median), peak RSS %s MB\n' \
-        "${inc_times[*]}" "${inc_pipe_times[*]}" "$(median "${inc_cpu[@]}")" \
-        "$(mb "$(max_of "${inc_rss[@]}")")"
+    printf '    samples: syncset %s | COPY + upsert %s s; best of each: ratio %s; syncset CPU %.2f s (median), peak RSS %s MB\n' \
+        "${inc_times[*]}" "${inc_pipe_times[*]}" \
+        "$(ratio "$(min_of "${inc_times[@]}")" "$(min_of "${inc_pipe_times[@]}")")" \
+        "$(median "${inc_cpu[@]}")" "$(mb "$(max_of "${inc_rss[@]}")")"
     printf 'idle pass (nothing changed): syncset %.2f s (no baseline: the fixed cost of one run --once)\n' \
         "$(median "${idle_times[@]}")"
     if ((${#rss_results[@]} > 0)); then
