@@ -1,5 +1,8 @@
 #include "pg_fixture.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -100,8 +103,22 @@ void PgPairTest::TearDown() {
 }
 
 void PgPairTest::run_admin(Server server, std::string_view sql) {
-    const auto admin = db::Connection::open(admin_dsn(server), "test-admin");
-    admin->exec(sql);
+    // A server a previous test restarted may still be starting (or recovering after an
+    // immediate stop): retry what waiting can fix for a while, so one slow restart does not
+    // fail every test after it.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (true) {
+        try {
+            const auto admin = db::Connection::open(admin_dsn(server), "test-admin");
+            admin->exec(sql);
+            return;
+        } catch (const Error& error) {
+            if (!error.retryable() || std::chrono::steady_clock::now() > deadline) {
+                throw;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+    }
 }
 
 std::string PgPairTest::dsn_as(Server server, std::string_view user,
