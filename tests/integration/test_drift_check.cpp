@@ -1,0 +1,804 @@
+// `syncset check` (the drift scanner) through the real binary: after a table is synced, each
+// kind of drift injected directly on one side is reported exactly (counts and keys), `check`
+// exits 1, `check --repair` exits 0 and makes the replica equal the source selection, and the
+// next `check` reports zero. Also: no false drift on a quiet or a busy database, tables still
+// in their snapshot are not compared, config problems exit 2, and the scan moves little data.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <csignal>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "copy_harness.hpp"
+#include "syncset/drift/compare.hpp"
+
+namespace syncset::test {
+namespace {
+
+using Keys = std::vector<std::string>;  // each key's parts joined by '|', sorted
+
+// One table's entry of `check --json`, read back through PostgreSQL's JSON parser.
+struct TableCheck {
+    bool found = false;
+    std::string status;
+    std::int64_t source_rows = -1;
+    std::int64_t replica_rows = -1;
+    std::int64_t missing = -1;
+    std::int64_t extra = -1;
+    std::int64_t different = -1;
+    Keys missing_keys;
+    Keys extra_keys;
+    Keys different_keys;
+    std::int64_t repaired = -1;
+    std::int64_t still_different = -1;
+    std::int64_t bytes_read = -1;
+    std::int64_t queries = -1;
+    double seconds = -1;
+};
+
+// What a check should find.
+struct Expected {
+    Keys missing;
+    Keys extra;
+    Keys different;
+};
+
+class DriftCheck : public CopyTest {
+protected:
+    // A table entry synced by `cursor: updated_at` with a short poll interval: the scanner's
+    // re-check waits at most 2 x poll_interval + 1 s for the (absent) loop.
+    static std::string entry(const std::string& table, const std::string& options = "") {
+        return "      - source: public." + table + "\n        cursor: updated_at\n" + options +
+               "        poll_interval: 200ms\n";
+    }
+
+    CliResult check(const std::string& yaml, std::vector<std::string> flags = {"--json"}) {
+        flags.insert(flags.begin(), "check");
+        return run_syncset_bounded(flags, yaml, 180s);
+    }
+
+    // The entry of `target` ("public.items") in a `check --json` document.
+    TableCheck parse(const std::string& json, const std::string& target) {
+        TableCheck t;
+        // Key parts are joined by '|' and keys by U+001F, which no test key contains.
+        const std::string keys = R"sql(
+            (SELECT coalesce(string_agg(k, chr(31)), '') FROM (
+               SELECT (SELECT string_agg(e, '|' ORDER BY o)
+                       FROM jsonb_array_elements_text(x) WITH ORDINALITY AS y(e, o)) AS k
+               FROM jsonb_array_elements(t->'%s') AS x) AS z))sql";
+        auto keys_of = [&](const char* field) {
+            std::string s = keys;
+            s.replace(s.find("%s"), 2, field);
+            return s;
+        };
+        const std::string sql =
+            "SELECT t->>'status', coalesce(t->>'source_rows', '-1'), "
+            "coalesce(t->>'replica_rows', '-1'), coalesce(t->>'missing', '-1'), "
+            "coalesce(t->>'extra', '-1'), coalesce(t->>'different', '-1'), " +
+            keys_of("missing_keys") + ", " + keys_of("extra_keys") + ", " +
+            keys_of("different_keys") +
+            ", coalesce(t->>'repaired', '-1'), coalesce(t->>'still_different_after_repair', '-1'), "
+            "coalesce(t->>'bytes_read', '-1'), coalesce(t->>'queries', '-1'), "
+            "coalesce(t->>'seconds', '-1') "
+            "FROM jsonb_array_elements($1::jsonb->'replicas') AS r, "
+            "jsonb_array_elements(r->'tables') AS t WHERE t->>'target' = $2";
+        db::Result r;
+        try {
+            r = connection(Server::source).exec_params(sql, {json, target});
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << "check --json printed no valid JSON (" << e.what() << "):\n" << json;
+            return t;
+        }
+        if (r.rows() != 1) {
+            ADD_FAILURE() << "no single entry for " << target << " in:\n" << json;
+            return t;
+        }
+        auto split = [](std::string_view text) {
+            Keys out;
+            if (text.empty()) {
+                return out;
+            }
+            std::size_t start = 0;
+            while (true) {
+                std::size_t end = text.find('\x1f', start);
+                out.emplace_back(text.substr(start, end - start));
+                if (end == std::string_view::npos) {
+                    break;
+                }
+                start = end + 1;
+            }
+            std::sort(out.begin(), out.end());
+            return out;
+        };
+        auto number = [&](int c) { return std::stoll(std::string(r.value(0, c))); };
+        t.found = true;
+        t.status = r.is_null(0, 0) ? "" : std::string(r.value(0, 0));
+        t.source_rows = number(1);
+        t.replica_rows = number(2);
+        t.missing = number(3);
+        t.extra = number(4);
+        t.different = number(5);
+        t.missing_keys = split(r.value(0, 6));
+        t.extra_keys = split(r.value(0, 7));
+        t.different_keys = split(r.value(0, 8));
+        t.repaired = number(9);
+        t.still_different = number(10);
+        t.bytes_read = number(11);
+        t.queries = number(12);
+        t.seconds = std::stod(std::string(r.value(0, 13)));
+        return t;
+    }
+
+    static Keys sorted(Keys keys) {
+        std::sort(keys.begin(), keys.end());
+        return keys;
+    }
+
+    static std::string describe(const CliResult& r) {
+        return "exit " + std::to_string(r.exit_status) + "\nstdout:\n" + r.out + "\nstderr:\n" +
+               r.err;
+    }
+
+    // `check --json` finds exactly `expected` in `target` and exits 1.
+    void expect_report(const std::string& yaml, const std::string& target,
+                       const Expected& expected) {
+        CliResult r = check(yaml);
+        EXPECT_EQ(r.exit_status, 1) << describe(r);
+        TableCheck t = parse(r.out, target);
+        EXPECT_EQ(t.status, "drift") << r.out;
+        EXPECT_EQ(t.missing, static_cast<std::int64_t>(expected.missing.size())) << r.out;
+        EXPECT_EQ(t.extra, static_cast<std::int64_t>(expected.extra.size())) << r.out;
+        EXPECT_EQ(t.different, static_cast<std::int64_t>(expected.different.size())) << r.out;
+        EXPECT_EQ(t.missing_keys, sorted(expected.missing)) << r.out;
+        EXPECT_EQ(t.extra_keys, sorted(expected.extra)) << r.out;
+        EXPECT_EQ(t.different_keys, sorted(expected.different)) << r.out;
+        EXPECT_EQ(t.repaired, 0) << r.out;
+        EXPECT_EQ(t.still_different, 0) << r.out;
+    }
+
+    // The whole promise for one injected drift: the exact report, exit 1 (JSON and text),
+    // `--repair` exits 0 and fixes it, the replica then equals the source selection, and the
+    // next check reports zero and exits 0.
+    void expect_found_and_repaired(const std::string& yaml, const std::string& target,
+                                   const Expected& expected, const std::string& source_query,
+                                   const std::string& replica_query) {
+        expect_report(yaml, target, expected);
+
+        CliResult text = check(yaml, {});
+        EXPECT_EQ(text.exit_status, 1) << describe(text);
+        const std::string line = "DRIFT: " + std::to_string(expected.missing.size()) +
+                                 " missing, " + std::to_string(expected.extra.size()) + " extra, " +
+                                 std::to_string(expected.different.size()) + " different";
+        EXPECT_NE(text.out.find(line), std::string::npos) << "want '" << line << "' in:\n"
+                                                          << text.out;
+        // Each kind's keys on a line of its own, as "(part, part)".
+        auto expect_keys_line = [&](const std::string& label, const Keys& keys) {
+            const std::size_t at = text.out.find("    " + label + ": ");
+            if (keys.empty()) {
+                EXPECT_EQ(at, std::string::npos) << text.out;
+                return;
+            }
+            ASSERT_NE(at, std::string::npos) << "no '" << label << "' line in:\n" << text.out;
+            const std::string keys_line = text.out.substr(at, text.out.find('\n', at) - at);
+            for (const auto& key : keys) {
+                std::string shown = "(" + key + ")";
+                for (std::size_t p = shown.find('|'); p != std::string::npos; p = shown.find('|', p)) {
+                    shown.replace(p, 1, ", ");
+                }
+                EXPECT_NE(keys_line.find(shown), std::string::npos)
+                    << "want " << shown << " in: " << keys_line;
+            }
+        };
+        expect_keys_line("missing on the replica", expected.missing);
+        expect_keys_line("extra on the replica", expected.extra);
+        expect_keys_line("different", expected.different);
+
+        CliResult repair = check(yaml, {"--repair", "--json"});
+        EXPECT_EQ(repair.exit_status, 0) << describe(repair);
+        TableCheck fixed = parse(repair.out, target);
+        const auto total = static_cast<std::int64_t>(expected.missing.size() +
+                                                     expected.extra.size() +
+                                                     expected.different.size());
+        EXPECT_EQ(fixed.status, "drift") << repair.out;  // what it found, before repairing
+        EXPECT_EQ(fixed.missing + fixed.extra + fixed.different, total) << repair.out;
+        EXPECT_EQ(fixed.repaired, total) << repair.out;
+        EXPECT_EQ(fixed.still_different, 0) << repair.out;
+        expect_same_rows(source_query, replica_query);
+
+        expect_clean(yaml, target);
+    }
+
+    // `check --json` reports `target` in sync and exits 0.
+    TableCheck expect_clean(const std::string& yaml, const std::string& target) {
+        CliResult r = check(yaml);
+        EXPECT_EQ(r.exit_status, 0) << describe(r);
+        TableCheck t = parse(r.out, target);
+        EXPECT_EQ(t.status, "in_sync") << r.out;
+        EXPECT_EQ(t.missing, 0) << r.out;
+        EXPECT_EQ(t.extra, 0) << r.out;
+        EXPECT_EQ(t.different, 0) << r.out;
+        EXPECT_EQ(t.source_rows, t.replica_rows) << r.out;
+        return t;
+    }
+
+    // items: bigint key, the columns the value kinds below need, and a cursor column.
+    void create_items(int rows = 200) {
+        exec_source("CREATE TABLE items (id bigint PRIMARY KEY, name text, score float8, "
+                    "at timestamptz, doc jsonb, updated_at timestamptz NOT NULL DEFAULT now()); "
+                    "INSERT INTO items (id, name, score, at, doc) SELECT g, 'name ' || g, g / 4.0, "
+                    "'2024-05-01 12:00:00.123456+00'::timestamptz + g * interval '1 minute', "
+                    "jsonb_build_object('g', g, 'tags', jsonb_build_array('a', g)) "
+                    "FROM generate_series(1, " + std::to_string(rows) + ") g");
+    }
+
+    static constexpr const char* k_items = "SELECT id, name, score, at, doc, updated_at FROM items "
+                                           "ORDER BY id";
+
+    // Creates items, syncs it with `run --once`, and checks the copy is exact.
+    std::string synced_items(const std::string& options = "") {
+        create_items();
+        const std::string yaml = config(entry("items", options));
+        CliResult once = run_once(yaml);
+        EXPECT_EQ(once.exit_status, 0) << describe(once);
+        expect_same_rows(k_items, k_items);
+        return yaml;
+    }
+};
+
+// ---- the scanner's SQL on a real server ---------------------------------------------------
+
+class DriftScanSql : public PgPairTest {};
+
+// Ranges are built from consecutive boundaries, so the boundaries must come back in key order.
+// Ordered by the key's text instead ("10000" < "2500"), consecutive boundaries make overlapping
+// and empty ranges: every row is still covered, but rows are compared in several ranges, which
+// multiplies the queries and the bytes read.
+TEST_F(DriftScanSql, BoundariesComeBackInKeyOrder) {
+    exec_source("CREATE TABLE b (id bigint PRIMARY KEY, v int); INSERT INTO b "
+                "SELECT 2 * g, g FROM generate_series(1, 20000) g; "
+                "CREATE TABLE c (tenant int, code text, PRIMARY KEY (tenant, code)); INSERT INTO c "
+                "SELECT g % 12, 'k' || g FROM generate_series(1, 5000) g");
+    copy::CopySpec single;
+    single.source_table = "\"public\".\"b\"";
+    single.target_table = "\"public\".\"b\"";
+    single.columns = {{"id", "id", "bigint"}, {"v", "v", "integer"}};
+    single.key_count = 1;
+    db::Result r = connection(Server::source).query(
+        drift::build_range_boundaries(single, drift::KeyRange{}, 16));
+    std::vector<long long> ids;
+    std::string shown;
+    for (int i = 0; i < r.rows(); ++i) {
+        ids.push_back(std::stoll(std::string(r.value(i, 0))));
+        shown += std::string(i > 0 ? ", " : "") + std::string(r.value(i, 0));
+    }
+    // Every 1250th row in key order (ids 2500, 5000, ...), ascending.
+    EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()) &&
+                std::adjacent_find(ids.begin(), ids.end()) == ids.end())
+        << "boundaries as returned: " << shown;
+    EXPECT_TRUE(ids.size() == 15 || ids.size() == 16) << shown;
+    EXPECT_TRUE(std::all_of(ids.begin(), ids.end(), [](long long id) { return id % 2500 == 0; }))
+        << shown;
+
+    copy::CopySpec composite;
+    composite.source_table = "\"public\".\"c\"";
+    composite.target_table = "\"public\".\"c\"";
+    composite.columns = {{"tenant", "tenant", "integer"}, {"code", "code", "text"}};
+    composite.key_count = 2;
+    db::Result c = connection(Server::source).query(
+        drift::build_range_boundaries(composite, drift::KeyRange{}, 16));
+    std::vector<std::pair<int, std::string>> keys;
+    shown.clear();
+    for (int i = 0; i < c.rows(); ++i) {
+        keys.emplace_back(std::stoi(std::string(c.value(i, 0))), std::string(c.value(i, 1)));
+        shown += " (" + std::string(c.value(i, 0)) + ", " + std::string(c.value(i, 1)) + ")";
+    }
+    EXPECT_TRUE(keys.size() == 15 || keys.size() == 16) << shown;
+    EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end())) << "boundaries as returned:" << shown;
+}
+
+// ---- each kind of drift -------------------------------------------------------------------
+
+// The copy loop cannot see a hard delete; the scanner reports the replica's row as extra and
+// the repair removes it.
+TEST_F(DriftCheck, RowHardDeletedOnTheSourceIsExtraAndRepairRemovesIt) {
+    const std::string yaml = synced_items();
+    exec_source("DELETE FROM items WHERE id = 42");
+    CliResult once = run_once(yaml);  // the loop does not remove it
+    ASSERT_EQ(once.exit_status, 0) << describe(once);
+    ASSERT_EQ(query_value(Server::replica, "SELECT count(*) FROM items WHERE id = 42"), "1");
+    expect_found_and_repaired(yaml, "public.items", {{}, {"42"}, {}}, k_items, k_items);
+}
+
+TEST_F(DriftCheck, RowDeletedOnTheReplicaIsMissingAndRepairRestoresIt) {
+    const std::string yaml = synced_items();
+    exec_replica("DELETE FROM items WHERE id = 7");
+    expect_found_and_repaired(yaml, "public.items", {{"7"}, {}, {}}, k_items, k_items);
+}
+
+// Rows before the first and after the last source key: the outer ranges are open.
+TEST_F(DriftCheck, RowsOnlyOnTheReplicaAreExtraAtEitherEndOfTheKeyRange) {
+    const std::string yaml = synced_items();
+    exec_replica("INSERT INTO items (id, name, updated_at) VALUES (-5, 'before', now()), "
+                 "(1000, 'after', now()), (100000000000, 'far', now())");
+    expect_found_and_repaired(yaml, "public.items", {{}, {"-5", "1000", "100000000000"}, {}},
+                              k_items, k_items);
+}
+
+TEST_F(DriftCheck, ColumnChangedOnTheReplicaIsDifferent) {
+    const std::string yaml = synced_items();
+    exec_replica("UPDATE items SET name = 'changed on the replica' WHERE id = 100");
+    expect_found_and_repaired(yaml, "public.items", {{}, {}, {"100"}}, k_items, k_items);
+}
+
+// An update that does not move the cursor is invisible to the copy loop: only the scanner
+// finds it.
+TEST_F(DriftCheck, ColumnChangedOnTheSourceWithoutTheCursorIsDifferent) {
+    const std::string yaml = synced_items();
+    exec_source("UPDATE items SET name = 'changed behind the cursor' WHERE id = 150");
+    CliResult once = run_once(yaml);
+    ASSERT_EQ(once.exit_status, 0) << describe(once);
+    ASSERT_EQ(query_value(Server::replica, "SELECT name FROM items WHERE id = 150"), "name 150")
+        << "the loop saw the change: this test no longer shows what only the scanner finds";
+    expect_found_and_repaired(yaml, "public.items", {{}, {}, {"150"}}, k_items, k_items);
+}
+
+TEST_F(DriftCheck, NullAndEmptyStringAreDifferent) {
+    create_items();
+    exec_source("UPDATE items SET name = NULL WHERE id = 20; UPDATE items SET name = '' WHERE id = 21");
+    const std::string yaml = config(entry("items"));
+    ASSERT_EQ(run_once(yaml).exit_status, 0);
+    expect_same_rows(k_items, k_items);
+    exec_replica("UPDATE items SET name = '' WHERE id = 20; UPDATE items SET name = NULL WHERE id = 21");
+    expect_found_and_repaired(yaml, "public.items", {{}, {}, {"20", "21"}}, k_items, k_items);
+    EXPECT_EQ(query_replica_rows("SELECT id::text, name FROM items WHERE id IN (20, 21) ORDER BY id"),
+              (Rows{{"20", std::nullopt}, {"21", ""}}));
+}
+
+// -0 = 0 for float equality, but they are different values (1/-0 is -Infinity) and the copy
+// loop keeps the sign: a replica that lost it has drifted.
+TEST_F(DriftCheck, NegativeZeroAndZeroFloatsAreDifferent) {
+    create_items();
+    exec_source("UPDATE items SET score = '-0' WHERE id = 30; UPDATE items SET score = 0 WHERE id = 31");
+    const std::string yaml = config(entry("items"));
+    ASSERT_EQ(run_once(yaml).exit_status, 0);
+    expect_same_rows(k_items, k_items);
+    exec_replica("UPDATE items SET score = 0 WHERE id = 30; "
+                 "UPDATE items SET score = '-0' WHERE id = 31");
+    expect_found_and_repaired(yaml, "public.items", {{}, {}, {"30", "31"}}, k_items, k_items);
+    EXPECT_EQ(query_replica_rows("SELECT id::text, score::text FROM items WHERE id IN (30, 31) "
+                                 "ORDER BY id"),
+              (Rows{{"30", "-0"}, {"31", "0"}}));
+}
+
+TEST_F(DriftCheck, TimestamptzOneMicrosecondApartIsDifferent) {
+    const std::string yaml = synced_items();
+    exec_replica("UPDATE items SET at = at + interval '1 microsecond' WHERE id = 40");
+    expect_found_and_repaired(yaml, "public.items", {{}, {}, {"40"}}, k_items, k_items);
+}
+
+// jsonb keeps no key order: two texts with the keys in another order are the same value, so
+// there is nothing to report.
+TEST_F(DriftCheck, JsonbWithKeysInAnotherOrderIsNotDrift) {
+    create_items();
+    exec_source(R"sql(UPDATE items SET doc = '{"a": 1, "b": {"x": [1, 2], "y": null}}' WHERE id = 50)sql");
+    const std::string yaml = config(entry("items"));
+    ASSERT_EQ(run_once(yaml).exit_status, 0);
+    exec_replica(R"sql(UPDATE items SET doc = '{"b": {"y": null,   "x": [1,2]}, "a": 1}' WHERE id = 50)sql");
+    exec_source(R"sql(UPDATE items SET doc = '{"b":{"x":[1,2],"y":null},"a":1}' WHERE id = 50)sql");
+    TableCheck t = expect_clean(yaml, "public.items");
+    EXPECT_EQ(t.source_rows, 200);
+    CliResult text = check(yaml, {});
+    EXPECT_EQ(text.exit_status, 0) << describe(text);
+    EXPECT_NE(text.out.find("200 rows, in sync"), std::string::npos) << text.out;
+}
+
+// A replica row the row filter excludes on the source (here it was put there by hand; a
+// filter edited to be narrower leaves the same) is extra.
+TEST_F(DriftCheck, RowOutsideTheRowFilterOnTheReplicaIsExtra) {
+    exec_source("CREATE TABLE orders (id int PRIMARY KEY, status text NOT NULL, amount numeric, "
+                "updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO orders (id, status, "
+                "amount) SELECT g, (ARRAY['draft','paid','shipped'])[1 + g % 3], g * 1.5 "
+                "FROM generate_series(1, 300) g");
+    const std::string yaml = config(entry("orders", "        where: \"status <> 'draft'\"\n"));
+    ASSERT_EQ(run_once(yaml).exit_status, 0);
+    const std::string selected = "SELECT id, status, amount, updated_at FROM orders "
+                                 "WHERE status <> 'draft' ORDER BY id";
+    const std::string all = "SELECT id, status, amount, updated_at FROM orders ORDER BY id";
+    expect_same_rows(selected, all);
+    // id 3 is a draft on the source: copied by hand, exactly as it is there.
+    exec_replica("INSERT INTO orders VALUES (3, 'draft', 4.5, now())");
+    expect_found_and_repaired(yaml, "public.orders", {{}, {"3"}, {}}, selected, all);
+}
+
+// A row soft-deleted on the source without moving the cursor stays on the replica: extra.
+TEST_F(DriftCheck, RowSoftDeletedBehindTheCursorIsExtra) {
+    exec_source("CREATE TABLE users (id int PRIMARY KEY, name text, deleted_at timestamptz, "
+                "updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO users (id, name) "
+                "SELECT g, 'u' || g FROM generate_series(1, 100) g");
+    const std::string yaml = config(entry("users", "        soft_delete: deleted_at\n"));
+    ASSERT_EQ(run_once(yaml).exit_status, 0);
+    const std::string selected = "SELECT id, name, deleted_at, updated_at FROM users "
+                                 "WHERE deleted_at IS NULL ORDER BY id";
+    const std::string all = "SELECT id, name, deleted_at, updated_at FROM users ORDER BY id";
+    expect_same_rows(selected, all);
+    exec_source("UPDATE users SET deleted_at = now() WHERE id = 77");
+    expect_found_and_repaired(yaml, "public.users", {{}, {"77"}, {}}, selected, all);
+}
+
+// Renamed columns and a column subset: the replica is compared with the selection, so an
+// excluded column's value never matters and a renamed column is compared under its new name.
+TEST_F(DriftCheck, RenamedAndExcludedColumnsAreComparedAsSelected) {
+    create_items();
+    const std::string yaml = config(entry("items", "        exclude: [doc]\n"
+                                                   "        rename: {name: label}\n"));
+    ASSERT_EQ(run_once(yaml).exit_status, 0);
+    const std::string source_q = "SELECT id, name, score, at, updated_at FROM items ORDER BY id";
+    const std::string replica_q = "SELECT id, label, score, at, updated_at FROM items ORDER BY id";
+    expect_same_rows(source_q, replica_q);
+    exec_source("UPDATE items SET doc = '{\"excluded\": true}' WHERE id BETWEEN 1 AND 50");
+    expect_clean(yaml, "public.items");
+    exec_replica("UPDATE items SET label = 'renamed and changed' WHERE id = 60");
+    expect_found_and_repaired(yaml, "public.items", {{}, {}, {"60"}}, source_q, replica_q);
+}
+
+// ---- keys ---------------------------------------------------------------------------------
+
+// Each key type with one row of each kind, in a table big enough to be split into ranges at
+// source keys (the boundaries are sent back as literals of the key type).
+TEST_F(DriftCheck, CompositeIntTextKey) {
+    exec_source("CREATE TABLE kv (tenant int, code text, v text, "
+                "updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant, code)); "
+                "INSERT INTO kv (tenant, code, v) SELECT g % 7, 'c' || (g * 13 % 1000), 'v' || g "
+                "FROM generate_series(1, 1000) g ON CONFLICT DO NOTHING; "
+                "INSERT INTO kv (tenant, code, v) VALUES (3, 'it''s, \"odd\"', 'x'), (3, '', 'e')");
+    const std::string yaml = config(entry("kv"));
+    ASSERT_EQ(run_once(yaml).exit_status, 0);
+    const std::string q = "SELECT tenant, code, v, updated_at FROM kv ORDER BY tenant, code";
+    expect_same_rows(q, q);
+    exec_replica("DELETE FROM kv WHERE tenant = 3 AND code = 'it''s, \"odd\"'; "
+                 "INSERT INTO kv (tenant, code, v, updated_at) VALUES (3, 'c1', 'x', now()), "
+                 "(99, 'zzz', 'x', now()); "
+                 "UPDATE kv SET v = 'changed' WHERE tenant = 3 AND code = ''");
+    const std::string c1_on_source =
+        query_value(Server::source, "SELECT count(*) FROM kv WHERE tenant = 3 AND code = 'c1'");
+    ASSERT_EQ(c1_on_source, "0") << "pick a key the source lacks";
+    expect_found_and_repaired(yaml, "public.kv",
+                              {{"3|it's, \"odd\""}, {"3|c1", "99|zzz"}, {"3|"}}, q, q);
+}
+
+TEST_F(DriftCheck, UuidKey) {
+    exec_source("CREATE TABLE docs (id uuid PRIMARY KEY, body text, "
+                "updated_at timestamptz NOT NULL DEFAULT now()); "
+                "INSERT INTO docs (id, body) SELECT md5(g::text)::uuid, 'b' || g "
+                "FROM generate_series(1, 1000) g");
+    const std::string yaml = config(entry("docs"));
+    ASSERT_EQ(run_once(yaml).exit_status, 0);
+    const std::string q = "SELECT id, body, updated_at FROM docs ORDER BY id";
+    expect_same_rows(q, q);
+    const std::string gone = query_value(Server::source, "SELECT md5('10')::uuid::text");
+    const std::string changed = query_value(Server::source, "SELECT md5('500')::uuid::text");
+    exec_replica("DELETE FROM docs WHERE id = '" + gone + "'; "
+                 "INSERT INTO docs VALUES ('00000000-0000-0000-0000-000000000000', 'x', now()), "
+                 "('ffffffff-ffff-ffff-ffff-ffffffffffff', 'y', now()); "
+                 "UPDATE docs SET body = 'changed' WHERE id = '" + changed + "'");
+    expect_found_and_repaired(yaml, "public.docs",
+                              {{gone},
+                               {"00000000-0000-0000-0000-000000000000",
+                                "ffffffff-ffff-ffff-ffff-ffffffffffff"},
+                               {changed}},
+                              q, q);
+}
+
+// Text keys that need quoting and whose order is the collation's, not the bytes'.
+TEST_F(DriftCheck, TextKey) {
+    exec_source("CREATE TABLE tags (name text PRIMARY KEY, n int, "
+                "updated_at timestamptz NOT NULL DEFAULT now()); "
+                "INSERT INTO tags (name, n) SELECT 'tag ' || g, g FROM generate_series(1, 1000) g; "
+                "INSERT INTO tags (name, n) VALUES ('O''Neil', 1), ('a,b', 2), ('(x)', 3), "
+                "('back\\slash', 4), ('Ünïcode', 5), ('B upper', 6), ('b lower', 7), ('', 8)");
+    const std::string yaml = config(entry("tags"));
+    ASSERT_EQ(run_once(yaml).exit_status, 0);
+    const std::string q = "SELECT name, n, updated_at FROM tags ORDER BY name";
+    expect_same_rows(q, q);
+    exec_replica("DELETE FROM tags WHERE name IN ('O''Neil', 'tag 500'); "
+                 "INSERT INTO tags VALUES ('zz extra', 1, now()), (' leading', 2, now()); "
+                 "UPDATE tags SET n = -1 WHERE name IN ('back\\slash', 'Ünïcode', '')");
+    expect_found_and_repaired(yaml, "public.tags",
+                              {{"O'Neil", "tag 500"},
+                               {" leading", "zz extra"},
+                               {"", "back\\slash", "Ünïcode"}},
+                              q, q);
+}
+
+// ---- scale and cost -----------------------------------------------------------------------
+
+// 20,000 rows with 100 differences scattered over the key range, of all three kinds: each is
+// found (the counts are exact and the repair, which touches only the keys found, leaves the
+// replica equal to the source) while reading well under 2 KB per differing row.
+TEST_F(DriftCheck, HundredScatteredDifferencesInTwentyThousandRowsAreFoundExactly) {
+    // Even ids on the source, so replica-only rows can sit between them.
+    exec_source("CREATE TABLE big (id bigint PRIMARY KEY, a int, b text, "
+                "updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO big (id, a, b) "
+                "SELECT 2 * g, g % 97, repeat('x', 20) || g FROM generate_series(1, 20000) g");
+    const std::string yaml = config(entry("big"));
+    ASSERT_EQ(run_once(yaml).exit_status, 0);
+    const std::string q = "SELECT id, a, b, updated_at FROM big ORDER BY id";
+    expect_same_rows(q, q);
+
+    std::mt19937 random(20240501);
+    std::set<std::int64_t> used;
+    auto pick_even = [&] {
+        while (true) {
+            std::int64_t id = 2 * std::uniform_int_distribution<std::int64_t>(1, 20000)(random);
+            if (used.insert(id).second) {
+                return id;
+            }
+        }
+    };
+    Expected expected;
+    std::string sql;
+    for (int i = 0; i < 34; ++i) {
+        std::int64_t id = pick_even();
+        expected.different.push_back(std::to_string(id));
+        sql += "UPDATE big SET a = a + 1 WHERE id = " + std::to_string(id) + ";";
+    }
+    for (int i = 0; i < 33; ++i) {
+        std::int64_t id = pick_even();
+        expected.missing.push_back(std::to_string(id));
+        sql += "DELETE FROM big WHERE id = " + std::to_string(id) + ";";
+    }
+    for (int i = 0; i < 33; ++i) {
+        std::int64_t id = pick_even() + 1;
+        expected.extra.push_back(std::to_string(id));
+        sql += "INSERT INTO big VALUES (" + std::to_string(id) + ", 0, 'extra', now());";
+    }
+    exec_replica(sql);
+
+    CliResult r = check(yaml);
+    EXPECT_EQ(r.exit_status, 1) << describe(r);
+    TableCheck t = parse(r.out, "public.big");
+    EXPECT_EQ(t.status, "drift");
+    EXPECT_EQ(t.missing, 33) << r.out;
+    EXPECT_EQ(t.extra, 33) << r.out;
+    EXPECT_EQ(t.different, 34) << r.out;
+    // The JSON lists the first few keys of each kind: every one listed must be a right one.
+    auto within = [](const Keys& listed, const Keys& all) {
+        return std::all_of(listed.begin(), listed.end(), [&](const std::string& k) {
+            return std::find(all.begin(), all.end(), k) != all.end();
+        });
+    };
+    EXPECT_FALSE(t.missing_keys.empty());
+    EXPECT_TRUE(within(t.missing_keys, expected.missing)) << r.out;
+    EXPECT_TRUE(within(t.extra_keys, expected.extra)) << r.out;
+    EXPECT_TRUE(within(t.different_keys, expected.different)) << r.out;
+    EXPECT_GT(t.bytes_read, 0);
+    EXPECT_LT(t.bytes_read, 100 * 2048) << "bytes read for 100 differing rows: " << r.out;
+    std::cout << "[ cost     ] 100 differences in 20000 rows: " << t.bytes_read << " bytes, "
+              << t.queries << " queries, " << t.seconds << " s\n";
+
+    CliResult repair = check(yaml, {"--repair", "--json"});
+    EXPECT_EQ(repair.exit_status, 0) << describe(repair);
+    TableCheck fixed = parse(repair.out, "public.big");
+    EXPECT_EQ(fixed.repaired, 100) << repair.out;
+    EXPECT_EQ(fixed.still_different, 0) << repair.out;
+    expect_same_rows(q, q);
+    expect_clean(yaml, "public.big");
+}
+
+// A clean table costs one summary query per side and a few bytes, whatever its size.
+TEST_F(DriftCheck, CleanTwentyThousandRowTableReadsAFewBytesInTwoQueries) {
+    exec_source("CREATE TABLE big (id bigint PRIMARY KEY, a int, b text, "
+                "updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO big (id, a, b) "
+                "SELECT g, g % 97, repeat('x', 200) || g FROM generate_series(1, 20000) g");
+    const std::string yaml = config(entry("big"));
+    ASSERT_EQ(run_once(yaml).exit_status, 0);
+    TableCheck t = expect_clean(yaml, "public.big");
+    EXPECT_EQ(t.source_rows, 20000);
+    EXPECT_EQ(t.queries, 2);
+    EXPECT_GT(t.bytes_read, 0);
+    EXPECT_LT(t.bytes_read, 4096);
+    std::cout << "[ cost     ] clean 20000 rows: " << t.bytes_read << " bytes, " << t.queries
+              << " queries, " << t.seconds << " s\n";
+}
+
+// ---- no false drift -----------------------------------------------------------------------
+
+TEST_F(DriftCheck, QuietSyncedDatabaseReportsZeroEveryTime) {
+    create_items();
+    exec_source("CREATE TABLE kv (tenant int, code text, v text, "
+                "updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant, code)); "
+                "INSERT INTO kv (tenant, code, v) SELECT g % 5, 'k' || g, NULL "
+                "FROM generate_series(1, 500) g");
+    const std::string yaml = config(entry("items") + entry("kv"));
+    ASSERT_EQ(run_once(yaml).exit_status, 0);
+    for (int round = 1; round <= 3; ++round) {
+        SCOPED_TRACE("check " + std::to_string(round));
+        expect_clean(yaml, "public.items");
+        expect_clean(yaml, "public.kv");
+    }
+    CliResult text = check(yaml, {});
+    EXPECT_EQ(text.exit_status, 0) << describe(text);
+    EXPECT_NE(text.out.find("public.items -> public.items: 200 rows, in sync"), std::string::npos)
+        << text.out;
+    EXPECT_NE(text.out.find("public.kv -> public.kv: 500 rows, in sync"), std::string::npos)
+        << text.out;
+    EXPECT_NE(text.out.find("summary: 2 in sync, 0 with drift"), std::string::npos) << text.out;
+}
+
+// A table whose initial copy has not finished differs from its source by design: it is
+// reported as not compared, and the other tables are still compared.
+TEST_F(DriftCheck, TableStillInItsSnapshotIsNotComparedAndIsNotDrift) {
+    create_items();
+    exec_source("CREATE TABLE slow (id bigint PRIMARY KEY, v text, "
+                "updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO slow (id, v) "
+                "SELECT g, 'v' || g FROM generate_series(1, 200000) g");
+    const std::string items_only = config(entry("items"));
+    ASSERT_EQ(run_once(items_only).exit_status, 0);
+    // One-row snapshot chunks: the daemon is killed long before the snapshot ends.
+    const std::string yaml = config(entry("items") + entry("slow", "        batch_rows: 1\n"));
+    {
+        SyncsetProcess daemon({"run"}, yaml);
+        ASSERT_TRUE(wait_until(
+            [&] {
+                return query_value(Server::replica,
+                                   "SELECT count(*) FROM _syncset.tables WHERE target_name = "
+                                   "'slow' AND phase = 'snapshot' AND rows_copied >= 20") == "1";
+            },
+            60s))
+            << daemon.describe();
+        daemon.kill_now();
+    }
+    ASSERT_EQ(query_value(Server::replica,
+                          "SELECT phase FROM _syncset.tables WHERE target_name = 'slow'"),
+              "snapshot");
+    CliResult r = check(yaml);
+    EXPECT_NE(r.exit_status, 1) << "a table being copied is not drift\n" << describe(r);
+    EXPECT_EQ(r.exit_status, 0) << describe(r);
+    TableCheck slow = parse(r.out, "public.slow");
+    EXPECT_EQ(slow.status, "snapshot") << r.out;
+    EXPECT_EQ(slow.missing, -1) << "not compared, so no counts: " << r.out;
+    TableCheck items = parse(r.out, "public.items");
+    EXPECT_EQ(items.status, "in_sync") << r.out;
+    CliResult text = check(yaml, {});
+    EXPECT_NE(text.out.find("public.slow -> public.slow: initial copy not finished, not compared"),
+              std::string::npos)
+        << text.out;
+    EXPECT_EQ(text.out.find("DRIFT"), std::string::npos) << text.out;
+}
+
+// ---- config problems ----------------------------------------------------------------------
+
+TEST_F(DriftCheck, ConfigProblemsExitTwoBeforeComparingAnything) {
+    create_items();
+    const std::string yaml = config(entry("items"));
+    ASSERT_EQ(run_once(yaml).exit_status, 0);
+    exec_replica("DELETE FROM items WHERE id = 1");  // drift that must not be reported or fixed
+
+    CliResult unknown_key = check(yaml + "bogus_key: 1\n", {"--repair"});
+    EXPECT_EQ(unknown_key.exit_status, 2) << describe(unknown_key);
+    EXPECT_NE(unknown_key.err.find("bogus_key"), std::string::npos) << unknown_key.err;
+
+    CliResult missing_table = check(config(entry("items") + entry("no_such_table")), {"--repair"});
+    EXPECT_EQ(missing_table.exit_status, 2) << describe(missing_table);
+    EXPECT_NE(missing_table.err.find("no_such_table"), std::string::npos) << missing_table.err;
+
+    CliResult missing_column =
+        check(config(entry("items", "        columns: [id, nope, updated_at]\n")), {"--repair"});
+    EXPECT_EQ(missing_column.exit_status, 2) << describe(missing_column);
+    EXPECT_NE(missing_column.err.find("nope"), std::string::npos) << missing_column.err;
+
+    EXPECT_EQ(query_value(Server::replica, "SELECT count(*) FROM items WHERE id = 1"), "0")
+        << "a config problem must change nothing";
+    expect_report(yaml, "public.items", {{"1"}, {}, {}});
+}
+
+// ---- concurrent writes --------------------------------------------------------------------
+
+// `check` while an application updates and inserts rows on the source and the daemon syncs
+// them: rows in flight are re-checked after the loop has caught up, so nothing is reported.
+// On a failure the message gives the timeline (one clock: both servers run on this machine):
+// the check's window, the loop's batches (last_success = start of each batch's replica
+// transaction) and when each reported row was last written on the source.
+TEST_F(DriftCheck, NoFalseDriftWhileAWriterUpdatesAndTheDaemonSyncs) {
+    create_items(2000);
+    const std::string yaml = config(entry("items"));
+    SyncsetProcess daemon({"run"}, yaml);
+    ASSERT_TRUE(eventually_same_rows(k_items, k_items, 60s)) << daemon.describe();
+
+    BackgroundWriter writer(
+        source_dsn(),
+        [](PlainConnection& c, std::uint64_t n) {
+            const std::string id = std::to_string(1 + (n * 7919) % 2000);
+            if (n % 10 == 9) {
+                c.exec("INSERT INTO items (id, name) VALUES (" + std::to_string(10000 + n) +
+                       ", 'new')");
+            } else {
+                c.exec("UPDATE items SET name = 'w' || " + std::to_string(n) +
+                       ", score = score + 1, updated_at = now() WHERE id = " + id);
+            }
+        },
+        5ms);
+    // The loop's batches as they commit: (last_success, cursor), each seen once.
+    std::mutex batches_mutex;
+    std::vector<std::string> batches;
+    BackgroundWriter sampler(
+        replica_dsn(),
+        [&](PlainConnection& c, std::uint64_t n) {
+            if (n == 0) {
+                c.exec("SET TimeZone = 'UTC'");
+            }
+            std::string b = c.query_value(
+                "SELECT to_char(last_success, 'HH24:MI:SS.US') || ' cursor ' || "
+                "coalesce(cursor, '-') FROM _syncset.tables WHERE target_name = 'items'");
+            std::lock_guard lock(batches_mutex);
+            if (batches.empty() || batches.back() != b) {
+                batches.push_back(b);
+            }
+        },
+        5ms);
+    auto clock_now = [&] {
+        return query_value(Server::replica, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+                                            "'HH24:MI:SS.US')");
+    };
+    auto written_at = [&](Server server, const std::string& id) {
+        return query_value(server, "SELECT coalesce(to_char(updated_at AT TIME ZONE 'UTC', "
+                                   "'HH24:MI:SS.US'), 'absent') FROM (SELECT) AS one LEFT JOIN "
+                                   "items ON id = " + id);
+    };
+    std::this_thread::sleep_for(1s);
+    int false_reports = 0;
+    for (int round = 1; round <= 5; ++round) {
+        SCOPED_TRACE("check " + std::to_string(round) + " during writes");
+        {
+            std::lock_guard lock(batches_mutex);
+            batches.clear();
+        }
+        const std::string began = clock_now();
+        const auto started = Clock::now();
+        CliResult r = check(yaml);
+        const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+        const std::string ended = clock_now();
+        TableCheck t = parse(r.out, "public.items");
+        std::cout << "[ check    ] round " << round << ": exit " << r.exit_status << ", "
+                  << t.missing << " missing, " << t.extra << " extra, " << t.different
+                  << " different, " << t.queries << " queries, " << took.count()
+                  << " ms; writer steps " << writer.steps_done() << "\n";
+        const bool clean = r.exit_status == 0 && t.missing + t.extra + t.different == 0;
+        if (!clean) {
+            ++false_reports;
+            std::ostringstream timeline;
+            timeline << "check ran " << began << " .. " << ended << " (UTC)\nloop batches seen:\n";
+            {
+                std::lock_guard lock(batches_mutex);
+                for (const auto& b : batches) {
+                    timeline << "  last_success " << b << "\n";
+                }
+            }
+            timeline << "reported rows (source updated_at / replica updated_at, now):\n";
+            for (const Keys* keys : {&t.missing_keys, &t.different_keys, &t.extra_keys}) {
+                for (const auto& id : *keys) {
+                    timeline << "  " << id << ": " << written_at(Server::source, id) << " / "
+                             << written_at(Server::replica, id) << "\n";
+                }
+            }
+            ADD_FAILURE() << "false drift while the loop syncs\n" << timeline.str() << describe(r);
+        }
+    }
+    sampler.stop();
+    writer.stop();
+    EXPECT_EQ(writer.errors(), 0u) << writer.last_error();
+    EXPECT_GT(writer.steps_done(), 100u);
+    EXPECT_EQ(false_reports, 0);
+    // Once the writer stops and the loop catches up, the tables are equal and check agrees.
+    EXPECT_TRUE(eventually_same_rows(k_items, k_items, 30s)) << daemon.describe();
+    expect_clean(yaml, "public.items");
+    daemon.send_signal(SIGTERM);
+    EXPECT_EQ(daemon.wait(15s), std::optional<int>(0)) << daemon.describe();
+}
+
+}  // namespace
+}  // namespace syncset::test
