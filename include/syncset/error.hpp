@@ -33,7 +33,7 @@ std::string_view error_code_name(ErrorCode code) noexcept;
 int exit_status_for(ErrorCode code) noexcept;
 
 class Error : public std::runtime_error {
-public:
+  public:
     Error(ErrorCode code, std::string message, bool retryable = false, std::string hint = {});
 
     ErrorCode code() const noexcept { return m_code; }
@@ -50,7 +50,7 @@ public:
     // errors rise: `copy public.orders -> replica billing: <cause>`.
     Error with_context(std::string_view context) const;
 
-private:
+  private:
     ErrorCode m_code;
     bool m_retryable;
     std::string m_hint;

@@ -19,7 +19,8 @@ void print_error(const Error& e) {
         // Each line is already `FILE:LINE:COL: KEY.PATH: message`.
         std::cerr << e.what() << '\n';
         std::string text = e.what();
-        std::size_t problems = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+        std::size_t problems =
+            static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
         std::cerr << "syncset: the configuration has " << problems
                   << (problems == 1 ? " problem" : " problems")
                   << "; nothing was started and no database was touched\n";
@@ -65,7 +66,8 @@ int run(int argc, char** argv) {
         app.add_subcommand("plan", "print the DDL and copy work a run would do; change nothing");
     add_config(plan_cmd);
 
-    CLI::App* status_cmd = app.add_subcommand("status", "show per-table phase, cursor, rows copied, last success and errors");
+    CLI::App* status_cmd = app.add_subcommand(
+        "status", "show per-table phase, cursor, rows copied, last success and errors");
     add_config(status_cmd);
     status_cmd->add_flag("--json", options.json, "print as JSON");
 

@@ -7,10 +7,10 @@
 #include "syncset/config/validate.hpp"
 #include "syncset/copy/sql.hpp"
 #include "syncset/daemon/daemon.hpp"
-#include "syncset/drift/scanner.hpp"
 #include "syncset/daemon/schema_step.hpp"
 #include "syncset/db/connection.hpp"
 #include "syncset/db/dsn.hpp"
+#include "syncset/drift/scanner.hpp"
 #include "syncset/error.hpp"
 #include "syncset/json.hpp"
 #include "syncset/log/log.hpp"
@@ -206,8 +206,7 @@ int cmd_status(const Options& options) {
                     ",\"seconds_since_success\":" + json_number_or_null(t.since_success_s) +
                     ",\"last_error\":" + json_or_null(t.last_error) +
                     ",\"last_error_at\":" + json_or_null(t.last_error_at) +
-                    ",\"stop_reason\":" + json_or_null(t.stop_reason) +
-                    ",\"last_drift_scan\":" +
+                    ",\"stop_reason\":" + json_or_null(t.stop_reason) + ",\"last_drift_scan\":" +
                     (t.last_drift.checked_at.empty()
                          ? std::string("null")
                          : "{\"at\":" + json_quote(t.last_drift.checked_at) +
@@ -228,7 +227,6 @@ int cmd_status(const Options& options) {
     std::cout << (options.json ? json + "\n" : text);
     return status;
 }
-
 
 namespace {
 
@@ -266,8 +264,7 @@ std::string keys_json(const std::vector<std::vector<std::string>>& keys) {
 }
 
 std::string bytes_text(std::uint64_t bytes) {
-    return bytes < 10 * 1024 ? std::to_string(bytes) + " B"
-                             : std::to_string(bytes / 1024) + " KB";
+    return bytes < 10 * 1024 ? std::to_string(bytes) + " B" : std::to_string(bytes / 1024) + " KB";
 }
 
 }  // namespace
@@ -300,13 +297,17 @@ int cmd_check(const Options& options) {
     for (std::size_t r = 0; r < config.replicas.size(); ++r) {
         const auto& replica = config.replicas[r];
         auto replica_conn = db::Connection::open(replica.dsn, "replica:" + replica.name + ":check");
-        std::vector<state::Progress> progress = state::read_progress(*replica_conn, config.state_schema);
+        std::vector<state::Progress> progress =
+            state::read_progress(*replica_conn, config.state_schema);
         text += "replica " + replica.name + " (" + db::redact_dsn(replica.dsn) + ")\n";
-        json += (r > 0 ? "," : "") + std::string("{\"name\":") + json_quote(replica.name) + ",\"tables\":[";
+        json += (r > 0 ? "," : "") + std::string("{\"name\":") + json_quote(replica.name) +
+                ",\"tables\":[";
         bool first = true;
         for (const auto& table : plans[r].tables) {
-            std::string source_name = config::TableName{table.source_schema, table.source_name}.display();
-            std::string target_name = config::TableName{table.target_schema, table.target_name}.display();
+            std::string source_name =
+                config::TableName{table.source_schema, table.source_name}.display();
+            std::string target_name =
+                config::TableName{table.target_schema, table.target_name}.display();
             json += (first ? "" : ",") + std::string("{\"source\":") + json_quote(source_name) +
                     ",\"target\":" + json_quote(target_name);
             first = false;
@@ -338,14 +339,15 @@ int cmd_check(const Options& options) {
             const auto& d = report.drift;
             char seconds[32];
             std::snprintf(seconds, sizeof seconds, "%.3f", report.seconds);
-            std::string cost = std::string(seconds) + " s, " + bytes_text(report.bytes_read) + " read";
+            std::string cost =
+                std::string(seconds) + " s, " + bytes_text(report.bytes_read) + " read";
             if (d.empty()) {
                 ++in_sync;
                 text += std::to_string(report.source_rows) + " rows, in sync (" + cost + ")\n";
             } else {
                 ++drifted;
-                text += std::to_string(report.source_rows) + " rows, DRIFT: " +
-                        std::to_string(d.missing.size()) + " missing, " +
+                text += std::to_string(report.source_rows) +
+                        " rows, DRIFT: " + std::to_string(d.missing.size()) + " missing, " +
                         std::to_string(d.extra.size()) + " extra, " +
                         std::to_string(d.different.size()) + " different (" + cost + ")\n";
                 if (!d.missing.empty()) {
@@ -365,20 +367,20 @@ int cmd_check(const Options& options) {
                     }
                 }
             }
-            json += ",\"status\":" + json_quote(d.empty() ? "in_sync" : "drift") +
-                    ",\"source_rows\":" + std::to_string(report.source_rows) +
-                    ",\"replica_rows\":" + std::to_string(report.replica_rows) +
-                    ",\"missing\":" + std::to_string(d.missing.size()) +
-                    ",\"extra\":" + std::to_string(d.extra.size()) +
-                    ",\"different\":" + std::to_string(d.different.size()) +
-                    ",\"missing_keys\":" + keys_json(d.missing) +
-                    ",\"extra_keys\":" + keys_json(d.extra) +
-                    ",\"different_keys\":" + keys_json(d.different) +
-                    ",\"repaired\":" + std::to_string(report.repaired) +
-                    ",\"still_different_after_repair\":" + std::to_string(report.after_repair.size()) +
-                    ",\"seconds\":" + seconds +
-                    ",\"bytes_read\":" + std::to_string(report.bytes_read) +
-                    ",\"queries\":" + std::to_string(report.queries) + "}";
+            json +=
+                ",\"status\":" + json_quote(d.empty() ? "in_sync" : "drift") +
+                ",\"source_rows\":" + std::to_string(report.source_rows) +
+                ",\"replica_rows\":" + std::to_string(report.replica_rows) +
+                ",\"missing\":" + std::to_string(d.missing.size()) +
+                ",\"extra\":" + std::to_string(d.extra.size()) +
+                ",\"different\":" + std::to_string(d.different.size()) +
+                ",\"missing_keys\":" + keys_json(d.missing) +
+                ",\"extra_keys\":" + keys_json(d.extra) +
+                ",\"different_keys\":" + keys_json(d.different) +
+                ",\"repaired\":" + std::to_string(report.repaired) +
+                ",\"still_different_after_repair\":" + std::to_string(report.after_repair.size()) +
+                ",\"seconds\":" + seconds + ",\"bytes_read\":" + std::to_string(report.bytes_read) +
+                ",\"queries\":" + std::to_string(report.queries) + "}";
         }
         json += "]}";
     }

@@ -1,3 +1,5 @@
 #include "syncset/cli/app.hpp"
 
-int main(int argc, char** argv) { return syncset::cli::run(argc, argv); }
+int main(int argc, char** argv) {
+    return syncset::cli::run(argc, argv);
+}

@@ -35,9 +35,13 @@ const ErrorCodeRow& row_for(ErrorCode code) noexcept {
 
 }  // namespace
 
-std::string_view error_code_name(ErrorCode code) noexcept { return row_for(code).name; }
+std::string_view error_code_name(ErrorCode code) noexcept {
+    return row_for(code).name;
+}
 
-int exit_status_for(ErrorCode code) noexcept { return row_for(code).exit_status; }
+int exit_status_for(ErrorCode code) noexcept {
+    return row_for(code).exit_status;
+}
 
 Error::Error(ErrorCode code, std::string message, bool retryable, std::string hint)
     : std::runtime_error(std::move(message)),

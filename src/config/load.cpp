@@ -11,8 +11,8 @@ namespace syncset::config {
 Config load_config_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        throw Error(ErrorCode::io, "config " + path + ": cannot open the file",
-                    false, "check the path and that the file is readable");
+        throw Error(ErrorCode::io, "config " + path + ": cannot open the file", false,
+                    "check the path and that the file is readable");
     }
     std::ostringstream text;
     text << in.rdbuf();

@@ -17,19 +17,36 @@ namespace {
 
 using KeyList = std::span<const std::string_view>;
 
-constexpr std::string_view k_top_keys[] = {"source", "replicas", "defaults", "parallel",
-                                "schema_changes", "drift", "state", "log"};
+constexpr std::string_view k_top_keys[] = {"source",         "replicas", "defaults", "parallel",
+                                           "schema_changes", "drift",    "state",    "log"};
 constexpr std::string_view k_source_keys[] = {"dsn"};
 constexpr std::string_view k_replica_keys[] = {"name", "dsn", "tables"};
-constexpr std::string_view k_table_keys[] = {"source", "target", "columns", "exclude",
-                                  "rename", "where", "cursor", "mode",
-                                  "key", "soft_delete", "batch_rows", "poll_interval",
-                                  "late_commit_window"};
-constexpr std::string_view k_defaults_keys[] = {"columns", "exclude", "rename", "where",
-                                     "cursor", "mode", "key", "soft_delete",
-                                     "batch_rows", "poll_interval", "late_commit_window"};
-constexpr std::string_view k_schema_change_keys[] = {"add_column", "drop_column", "type_change",
-                                          "rename_column", "new_tables", "indexes"};
+constexpr std::string_view k_table_keys[] = {"source",
+                                             "target",
+                                             "columns",
+                                             "exclude",
+                                             "rename",
+                                             "where",
+                                             "cursor",
+                                             "mode",
+                                             "key",
+                                             "soft_delete",
+                                             "batch_rows",
+                                             "poll_interval",
+                                             "late_commit_window"};
+constexpr std::string_view k_defaults_keys[] = {"columns",
+                                                "exclude",
+                                                "rename",
+                                                "where",
+                                                "cursor",
+                                                "mode",
+                                                "key",
+                                                "soft_delete",
+                                                "batch_rows",
+                                                "poll_interval",
+                                                "late_commit_window"};
+constexpr std::string_view k_schema_change_keys[] = {"add_column",    "drop_column", "type_change",
+                                                     "rename_column", "new_tables",  "indexes"};
 constexpr std::string_view k_drift_keys[] = {"interval", "repair", "max_rows_per_second"};
 constexpr std::string_view k_state_keys[] = {"schema"};
 constexpr std::string_view k_log_keys[] = {"level", "format"};
@@ -66,7 +83,8 @@ std::optional<std::string_view> suggest(std::string_view word, KeyList candidate
     std::size_t best_distance = std::numeric_limits<std::size_t>::max();
     for (auto candidate : candidates) {
         std::size_t distance = edit_distance(word, candidate);
-        std::size_t limit = std::max<std::size_t>(1, std::min<std::size_t>(2, candidate.size() / 3));
+        std::size_t limit =
+            std::max<std::size_t>(1, std::min<std::size_t>(2, candidate.size() / 3));
         if (distance <= limit && distance < best_distance) {
             best = candidate;
             best_distance = distance;
@@ -109,7 +127,7 @@ std::string describe_value(const Node& node) {
 }
 
 class Validator {
-public:
+  public:
     explicit Validator(const EnvLookup& env) : m_env(env) {}
 
     std::vector<Problem> take_problems() { return std::move(m_problems); }
@@ -141,7 +159,8 @@ public:
                     problem(key.position, here,
                             "unknown key (did you mean '" + std::string(*close) + "'?)");
                 } else {
-                    problem(key.position, here, "unknown key (expected " + join_choices(known) + ")");
+                    problem(key.position, here,
+                            "unknown key (expected " + join_choices(known) + ")");
                 }
                 continue;
             }
@@ -269,8 +288,8 @@ public:
             names.push_back(choice.name);
         }
         KeyList list(names);
-        std::string message = "unknown value " + describe_value(value) + " (expected " +
-                              join_choices(list);
+        std::string message =
+            "unknown value " + describe_value(value) + " (expected " + join_choices(list);
         if (value.is_scalar()) {
             if (auto close = suggest(value.scalar, list)) {
                 message += "; did you mean '" + std::string(*close) + "'?";
@@ -335,7 +354,7 @@ public:
         return value.is_null() ? key.position : value.position;
     }
 
-private:
+  private:
     static bool parse_int(const std::string& text, std::int64_t& out) {
         const char* begin = text.data();
         const char* end = begin + text.size();
@@ -360,126 +379,126 @@ struct SetKeys {
 
 void read_table_options(Validator& v, const Node& map, const std::string& path,
                         TableOptions& options, SetKeys& set, KeyList known, TableSpec* table) {
-    v.walk_mapping(map, path, known, [&](const Node& key, const Node& value,
-                                         const std::string& here) {
-        const std::string& name = key.scalar;
-        if (name == "source" || name == "target") {
-            if (table == nullptr) {
-                return;
-            }
-            auto text = v.read_nonempty_string(key, value, here);
-            if (!text) {
-                return;
-            }
-            auto parsed = parse_table_name(*text);
-            if (!parsed) {
-                v.problem(Validator::where(key, value), here,
-                          "invalid table name '" + *text +
-                              "' (expected schema.table, e.g. public.orders; quote a part "
-                              "that holds a dot: \"my.schema\".orders)");
-                return;
-            }
-            if (name == "source") {
-                table->source = std::move(*parsed);
-            } else {
-                table->target = std::move(*parsed);
-            }
-        } else if (name == "columns") {
-            set.columns_key = &key;
-            if (auto list = v.read_column_list(key, value, here)) {
-                if (list->empty()) {
-                    v.problem(Validator::where(key, value), here,
-                              "the list is empty; list at least one column, or remove the key "
-                              "to copy every column");
+    v.walk_mapping(
+        map, path, known, [&](const Node& key, const Node& value, const std::string& here) {
+            const std::string& name = key.scalar;
+            if (name == "source" || name == "target") {
+                if (table == nullptr) {
                     return;
                 }
-                options.columns = std::move(*list);
-            }
-        } else if (name == "exclude") {
-            set.exclude_key = &key;
-            if (auto list = v.read_column_list(key, value, here)) {
-                options.exclude = std::move(*list);
-            }
-        } else if (name == "rename") {
-            if (!value.is_mapping()) {
-                v.problem(Validator::where(key, value), here,
-                          "expected a mapping of source column: replica column, got " +
-                              describe_value(value));
-                return;
-            }
-            options.rename.clear();
-            std::map<std::string, int> targets;
-            for (const auto& [from, to] : value.entries) {
-                std::string entry_path = key_path(here, from.is_scalar() ? from.scalar : "?");
-                auto from_name = v.read_identifier(from, from, entry_path, "column");
-                auto to_name = v.read_identifier(from, to, entry_path, "column");
-                if (!from_name || !to_name) {
-                    continue;
+                auto text = v.read_nonempty_string(key, value, here);
+                if (!text) {
+                    return;
                 }
-                if (set.rename_positions.count(*from_name) != 0) {
-                    v.problem(from.position, entry_path,
-                              "duplicate key (first set at line " +
-                                  std::to_string(set.rename_positions[*from_name].line) + ")");
-                    continue;
+                auto parsed = parse_table_name(*text);
+                if (!parsed) {
+                    v.problem(Validator::where(key, value), here,
+                              "invalid table name '" + *text +
+                                  "' (expected schema.table, e.g. public.orders; quote a part "
+                                  "that holds a dot: \"my.schema\".orders)");
+                    return;
                 }
-                if (auto it = targets.find(*to_name); it != targets.end()) {
-                    v.problem(Validator::where(from, to), entry_path,
-                              "two columns are renamed to '" + *to_name + "' (the other at line " +
-                                  std::to_string(it->second) + ")");
-                    continue;
-                }
-                targets.emplace(*to_name, from.position.line);
-                set.rename_positions.emplace(*from_name, from.position);
-                options.rename.push_back({std::move(*from_name), std::move(*to_name)});
-            }
-        } else if (name == "where") {
-            if (auto text = v.read_nonempty_string(key, value, here)) {
-                options.where = std::move(*text);
-            }
-        } else if (name == "cursor") {
-            set.cursor_key = &key;
-            if (auto text = v.read_identifier(key, value, here, "cursor column")) {
-                if (*text == "xmin") {
-                    options.cursor = Cursor{CursorKind::xmin, {}};
-                } else if (*text == "none") {
-                    options.cursor = Cursor{CursorKind::none, {}};
+                if (name == "source") {
+                    table->source = std::move(*parsed);
                 } else {
-                    options.cursor = Cursor{CursorKind::column, std::move(*text)};
+                    table->target = std::move(*parsed);
                 }
-            }
-        } else if (name == "mode") {
-            set.mode_key = &key;
-            if (auto mode = v.read_choice(key, value, here, k_modes)) {
-                options.mode = *mode;
-            }
-        } else if (name == "key") {
-            set.key_key = &key;
-            if (auto list = v.read_column_list(key, value, here)) {
-                if (list->empty()) {
+            } else if (name == "columns") {
+                set.columns_key = &key;
+                if (auto list = v.read_column_list(key, value, here)) {
+                    if (list->empty()) {
+                        v.problem(Validator::where(key, value), here,
+                                  "the list is empty; list at least one column, or remove the key "
+                                  "to copy every column");
+                        return;
+                    }
+                    options.columns = std::move(*list);
+                }
+            } else if (name == "exclude") {
+                set.exclude_key = &key;
+                if (auto list = v.read_column_list(key, value, here)) {
+                    options.exclude = std::move(*list);
+                }
+            } else if (name == "rename") {
+                if (!value.is_mapping()) {
                     v.problem(Validator::where(key, value), here,
-                              "the list is empty; name the columns that identify a row");
+                              "expected a mapping of source column: replica column, got " +
+                                  describe_value(value));
                     return;
                 }
-                options.key = std::move(*list);
+                options.rename.clear();
+                std::map<std::string, int> targets;
+                for (const auto& [from, to] : value.entries) {
+                    std::string entry_path = key_path(here, from.is_scalar() ? from.scalar : "?");
+                    auto from_name = v.read_identifier(from, from, entry_path, "column");
+                    auto to_name = v.read_identifier(from, to, entry_path, "column");
+                    if (!from_name || !to_name) {
+                        continue;
+                    }
+                    if (set.rename_positions.count(*from_name) != 0) {
+                        v.problem(from.position, entry_path,
+                                  "duplicate key (first set at line " +
+                                      std::to_string(set.rename_positions[*from_name].line) + ")");
+                        continue;
+                    }
+                    if (auto it = targets.find(*to_name); it != targets.end()) {
+                        v.problem(Validator::where(from, to), entry_path,
+                                  "two columns are renamed to '" + *to_name +
+                                      "' (the other at line " + std::to_string(it->second) + ")");
+                        continue;
+                    }
+                    targets.emplace(*to_name, from.position.line);
+                    set.rename_positions.emplace(*from_name, from.position);
+                    options.rename.push_back({std::move(*from_name), std::move(*to_name)});
+                }
+            } else if (name == "where") {
+                if (auto text = v.read_nonempty_string(key, value, here)) {
+                    options.where = std::move(*text);
+                }
+            } else if (name == "cursor") {
+                set.cursor_key = &key;
+                if (auto text = v.read_identifier(key, value, here, "cursor column")) {
+                    if (*text == "xmin") {
+                        options.cursor = Cursor{CursorKind::xmin, {}};
+                    } else if (*text == "none") {
+                        options.cursor = Cursor{CursorKind::none, {}};
+                    } else {
+                        options.cursor = Cursor{CursorKind::column, std::move(*text)};
+                    }
+                }
+            } else if (name == "mode") {
+                set.mode_key = &key;
+                if (auto mode = v.read_choice(key, value, here, k_modes)) {
+                    options.mode = *mode;
+                }
+            } else if (name == "key") {
+                set.key_key = &key;
+                if (auto list = v.read_column_list(key, value, here)) {
+                    if (list->empty()) {
+                        v.problem(Validator::where(key, value), here,
+                                  "the list is empty; name the columns that identify a row");
+                        return;
+                    }
+                    options.key = std::move(*list);
+                }
+            } else if (name == "soft_delete") {
+                if (auto text = v.read_identifier(key, value, here, "column")) {
+                    options.soft_delete = std::move(*text);
+                }
+            } else if (name == "batch_rows") {
+                if (auto rows = v.read_integer(key, value, here, 1, 10'000'000)) {
+                    options.batch_rows = *rows;
+                }
+            } else if (name == "poll_interval") {
+                if (auto interval = v.read_duration(key, value, here, false)) {
+                    options.poll_interval = *interval;
+                }
+            } else if (name == "late_commit_window") {
+                if (auto window = v.read_duration(key, value, here, true)) {
+                    options.late_commit_window = *window;
+                }
             }
-        } else if (name == "soft_delete") {
-            if (auto text = v.read_identifier(key, value, here, "column")) {
-                options.soft_delete = std::move(*text);
-            }
-        } else if (name == "batch_rows") {
-            if (auto rows = v.read_integer(key, value, here, 1, 10'000'000)) {
-                options.batch_rows = *rows;
-            }
-        } else if (name == "poll_interval") {
-            if (auto interval = v.read_duration(key, value, here, false)) {
-                options.poll_interval = *interval;
-            }
-        } else if (name == "late_commit_window") {
-            if (auto window = v.read_duration(key, value, here, true)) {
-                options.late_commit_window = *window;
-            }
-        }
-    });
+        });
     if (set.columns_key != nullptr && set.exclude_key != nullptr) {
         const Node* later = set.columns_key->position.line > set.exclude_key->position.line
                                 ? set.columns_key
@@ -517,9 +536,9 @@ void check_table(Validator& v, const TableSpec& table, const SetKeys& set, const
         std::string rename_path = key_path(key_path(path, "rename"), rename.from);
         if (!selected(rename.from)) {
             v.problem(pos, rename_path,
-                      "column '" + rename.from + "' " + why_not +
-                          " and cannot also be renamed");
-        } else if (table.columns && rename.to != rename.from && contains(*table.columns, rename.to) &&
+                      "column '" + rename.from + "' " + why_not + " and cannot also be renamed");
+        } else if (table.columns && rename.to != rename.from &&
+                   contains(*table.columns, rename.to) &&
                    std::none_of(table.rename.begin(), table.rename.end(),
                                 [&](const ColumnRename& r) { return r.from == rename.to; })) {
             v.problem(pos, rename_path,
@@ -537,8 +556,7 @@ void check_table(Validator& v, const TableSpec& table, const SetKeys& set, const
         if (!selected(column)) {
             Position pos = set.key_key != nullptr ? set.key_key->position : at;
             v.problem(pos, key_path(path, "key"),
-                      "key column '" + column + "' " + why_not +
-                          "; key columns must be copied");
+                      "key column '" + column + "' " + why_not + "; key columns must be copied");
         }
     }
     if (table.mode == Mode::mirror && table.cursor.kind == CursorKind::column &&
@@ -549,7 +567,8 @@ void check_table(Validator& v, const TableSpec& table, const SetKeys& set, const
     }
     if (table.target) {
         const bool source_glob = table.source.has_glob();
-        const bool target_schema_glob = table.target->schema.find_first_of("*?") != std::string::npos;
+        const bool target_schema_glob =
+            table.target->schema.find_first_of("*?") != std::string::npos;
         const bool target_table_glob = table.target->table.find_first_of("*?") != std::string::npos;
         if (target_schema_glob || (target_table_glob && table.target->table != "*")) {
             v.problem(at, key_path(path, "target"),
@@ -574,10 +593,11 @@ void read_replica_name(Validator& v, const Node& key, const Node& value, const s
         v.problem(Validator::where(key, value), path, "replica name is empty");
         return;
     }
-    bool valid = name->size() <= k_max_identifier_bytes &&
-                 std::all_of(name->begin(), name->end(), [](char c) {
-                     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-                 });
+    bool valid =
+        name->size() <= k_max_identifier_bytes &&
+        std::all_of(name->begin(), name->end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+        });
     if (!valid) {
         v.problem(Validator::where(key, value), path,
                   "invalid replica name '" + *name +
@@ -631,9 +651,9 @@ void read_tables(Validator& v, const Node& key, const Node& value, const std::st
             std::string target_name = target.display();
             if (auto it = targets.find(target_name); it != targets.end()) {
                 v.problem(item.position, item_path,
-                          "target table " + target_name + " is written by two entries of replica '" +
-                              replica.name + "' (the other at line " + std::to_string(it->second) +
-                              ")");
+                          "target table " + target_name +
+                              " is written by two entries of replica '" + replica.name +
+                              "' (the other at line " + std::to_string(it->second) + ")");
             } else {
                 targets.emplace(target_name, item.position.line);
             }
@@ -674,111 +694,111 @@ LoadResult build_config(const Node& root, std::string_view file, const EnvLookup
 
     const Node* replicas_node = nullptr;
     const Node* replicas_key = nullptr;
-    v.walk_mapping(root, "", k_top_keys, [&](const Node& key, const Node& value,
-                                            const std::string& path) {
-        const std::string& name = key.scalar;
-        if (name == "source") {
-            if (!v.expect_mapping(value, Validator::where(key, value), path)) {
-                return;
-            }
-            v.walk_mapping(value, path, k_source_keys,
-                           [&](const Node& k, const Node& val, const std::string& p) {
-                               if (auto dsn = v.read_dsn(k, val, p)) {
-                                   config.source_dsn = std::move(*dsn);
-                               }
-                           });
-            if (value.find("dsn") == nullptr) {
-                v.problem(value.position, path,
-                          "missing required key 'dsn' (a libpq conninfo or postgresql:// URI)");
-            }
-        } else if (name == "replicas") {
-            replicas_node = &value;
-            replicas_key = &key;
-        } else if (name == "parallel") {
-            if (auto n = v.read_integer(key, value, path, 1, 256)) {
-                config.parallel = static_cast<int>(*n);
-            }
-        } else if (name == "schema_changes") {
-            if (!v.expect_mapping(value, Validator::where(key, value), path)) {
-                return;
-            }
-            auto& policy = config.schema_changes;
-            v.walk_mapping(value, path, k_schema_change_keys,
-                           [&](const Node& k, const Node& val, const std::string& p) {
-                               std::optional<ChangeAction> action;
-                               if (k.scalar == "add_column" || k.scalar == "new_tables") {
-                                   action = v.read_choice(k, val, p,
-                                                          std::array{k_apply, k_ignore, k_stop});
-                               } else if (k.scalar == "drop_column") {
-                                   action = v.read_choice(k, val, p,
-                                                          std::array{k_keep, k_drop, k_stop});
-                               } else if (k.scalar == "indexes") {
-                                   action = v.read_choice(k, val, p, std::array{k_apply, k_ignore});
-                               } else {
-                                   action = v.read_choice(k, val, p, std::array{k_apply, k_stop});
-                               }
-                               if (!action) {
-                                   return;
-                               }
-                               if (k.scalar == "add_column") {
-                                   policy.add_column = *action;
-                               } else if (k.scalar == "drop_column") {
-                                   policy.drop_column = *action;
-                               } else if (k.scalar == "type_change") {
-                                   policy.type_change = *action;
-                               } else if (k.scalar == "rename_column") {
-                                   policy.rename_column = *action;
-                               } else if (k.scalar == "new_tables") {
-                                   policy.new_tables = *action;
-                               } else {
-                                   policy.indexes = *action;
-                               }
-                           });
-        } else if (name == "drift") {
-            if (!v.expect_mapping(value, Validator::where(key, value), path)) {
-                return;
-            }
-            v.walk_mapping(value, path, k_drift_keys,
-                           [&](const Node& k, const Node& val, const std::string& p) {
-                               if (k.scalar == "interval") {
-                                   if (auto d = v.read_duration(k, val, p, true)) {
-                                       config.drift.interval = *d;
+    v.walk_mapping(
+        root, "", k_top_keys, [&](const Node& key, const Node& value, const std::string& path) {
+            const std::string& name = key.scalar;
+            if (name == "source") {
+                if (!v.expect_mapping(value, Validator::where(key, value), path)) {
+                    return;
+                }
+                v.walk_mapping(value, path, k_source_keys,
+                               [&](const Node& k, const Node& val, const std::string& p) {
+                                   if (auto dsn = v.read_dsn(k, val, p)) {
+                                       config.source_dsn = std::move(*dsn);
                                    }
-                               } else if (k.scalar == "repair") {
-                                   if (auto b = v.read_bool(k, val, p)) {
-                                       config.drift.repair = *b;
+                               });
+                if (value.find("dsn") == nullptr) {
+                    v.problem(value.position, path,
+                              "missing required key 'dsn' (a libpq conninfo or postgresql:// URI)");
+                }
+            } else if (name == "replicas") {
+                replicas_node = &value;
+                replicas_key = &key;
+            } else if (name == "parallel") {
+                if (auto n = v.read_integer(key, value, path, 1, 256)) {
+                    config.parallel = static_cast<int>(*n);
+                }
+            } else if (name == "schema_changes") {
+                if (!v.expect_mapping(value, Validator::where(key, value), path)) {
+                    return;
+                }
+                auto& policy = config.schema_changes;
+                v.walk_mapping(
+                    value, path, k_schema_change_keys,
+                    [&](const Node& k, const Node& val, const std::string& p) {
+                        std::optional<ChangeAction> action;
+                        if (k.scalar == "add_column" || k.scalar == "new_tables") {
+                            action =
+                                v.read_choice(k, val, p, std::array{k_apply, k_ignore, k_stop});
+                        } else if (k.scalar == "drop_column") {
+                            action = v.read_choice(k, val, p, std::array{k_keep, k_drop, k_stop});
+                        } else if (k.scalar == "indexes") {
+                            action = v.read_choice(k, val, p, std::array{k_apply, k_ignore});
+                        } else {
+                            action = v.read_choice(k, val, p, std::array{k_apply, k_stop});
+                        }
+                        if (!action) {
+                            return;
+                        }
+                        if (k.scalar == "add_column") {
+                            policy.add_column = *action;
+                        } else if (k.scalar == "drop_column") {
+                            policy.drop_column = *action;
+                        } else if (k.scalar == "type_change") {
+                            policy.type_change = *action;
+                        } else if (k.scalar == "rename_column") {
+                            policy.rename_column = *action;
+                        } else if (k.scalar == "new_tables") {
+                            policy.new_tables = *action;
+                        } else {
+                            policy.indexes = *action;
+                        }
+                    });
+            } else if (name == "drift") {
+                if (!v.expect_mapping(value, Validator::where(key, value), path)) {
+                    return;
+                }
+                v.walk_mapping(value, path, k_drift_keys,
+                               [&](const Node& k, const Node& val, const std::string& p) {
+                                   if (k.scalar == "interval") {
+                                       if (auto d = v.read_duration(k, val, p, true)) {
+                                           config.drift.interval = *d;
+                                       }
+                                   } else if (k.scalar == "repair") {
+                                       if (auto b = v.read_bool(k, val, p)) {
+                                           config.drift.repair = *b;
+                                       }
+                                   } else if (auto n = v.read_integer(k, val, p, 0, 100'000'000)) {
+                                       config.drift.max_rows_per_second = *n;
                                    }
-                               } else if (auto n = v.read_integer(k, val, p, 0, 100'000'000)) {
-                                   config.drift.max_rows_per_second = *n;
-                               }
-                           });
-        } else if (name == "state") {
-            if (!v.expect_mapping(value, Validator::where(key, value), path)) {
-                return;
-            }
-            v.walk_mapping(value, path, k_state_keys,
-                           [&](const Node& k, const Node& val, const std::string& p) {
-                               if (auto s = v.read_identifier(k, val, p, "schema")) {
-                                   config.state_schema = std::move(*s);
-                               }
-                           });
-        } else if (name == "log") {
-            if (!v.expect_mapping(value, Validator::where(key, value), path)) {
-                return;
-            }
-            v.walk_mapping(value, path, k_log_keys,
-                           [&](const Node& k, const Node& val, const std::string& p) {
-                               if (k.scalar == "level") {
-                                   if (auto l = v.read_choice(k, val, p, k_log_levels)) {
-                                       config.log.level = *l;
+                               });
+            } else if (name == "state") {
+                if (!v.expect_mapping(value, Validator::where(key, value), path)) {
+                    return;
+                }
+                v.walk_mapping(value, path, k_state_keys,
+                               [&](const Node& k, const Node& val, const std::string& p) {
+                                   if (auto s = v.read_identifier(k, val, p, "schema")) {
+                                       config.state_schema = std::move(*s);
                                    }
-                               } else if (auto f = v.read_choice(k, val, p, k_log_formats)) {
-                                   config.log.format = *f;
-                               }
-                           });
-        }
-        // `defaults` was read above.
-    });
+                               });
+            } else if (name == "log") {
+                if (!v.expect_mapping(value, Validator::where(key, value), path)) {
+                    return;
+                }
+                v.walk_mapping(value, path, k_log_keys,
+                               [&](const Node& k, const Node& val, const std::string& p) {
+                                   if (k.scalar == "level") {
+                                       if (auto l = v.read_choice(k, val, p, k_log_levels)) {
+                                           config.log.level = *l;
+                                       }
+                                   } else if (auto f = v.read_choice(k, val, p, k_log_formats)) {
+                                       config.log.format = *f;
+                                   }
+                               });
+            }
+            // `defaults` was read above.
+        });
 
     if (root.find("source") == nullptr) {
         v.problem(root.position, "source",

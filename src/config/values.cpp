@@ -76,13 +76,13 @@ std::optional<std::string> read_name_part(std::string_view text, std::size_t& po
 }  // namespace
 
 bool TableName::has_glob() const noexcept {
-    auto globby = [](const std::string& s) {
-        return s.find_first_of("*?") != std::string::npos;
-    };
+    auto globby = [](const std::string& s) { return s.find_first_of("*?") != std::string::npos; };
     return globby(schema) || globby(table);
 }
 
-std::string TableName::display() const { return display_part(schema) + "." + display_part(table); }
+std::string TableName::display() const {
+    return display_part(schema) + "." + display_part(table);
+}
 
 std::optional<TableName> parse_table_name(std::string_view text) {
     std::size_t pos = 0;

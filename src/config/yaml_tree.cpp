@@ -42,7 +42,7 @@ Position to_position(const YAML::Mark& mark) {
 }
 
 class TreeBuilder final : public YAML::EventHandler {
-public:
+  public:
     void OnDocumentStart(const YAML::Mark&) override {}
     void OnDocumentEnd() override {}
 
@@ -84,7 +84,7 @@ public:
 
     Node take_root() { return std::move(m_root); }
 
-private:
+  private:
     struct Frame {
         Node node;
         YAML::anchor_t anchor = 0;

@@ -85,8 +85,9 @@ std::string select_list(const CopySpec& spec, bool with_keep) {
     for (std::size_t i = 0; i < spec.columns.size(); ++i) {
         std::string column = quote_ident(spec.columns[i].source);
         bool exposed = i < spec.key_count || (spec.cursor_index && *spec.cursor_index == i);
-        items.push_back(with_keep && filter && !exposed ? "CASE WHEN " + keep + " THEN " + column + " END"
-                                                        : column);
+        items.push_back(with_keep && filter && !exposed
+                            ? "CASE WHEN " + keep + " THEN " + column + " END"
+                            : column);
     }
     if (with_keep) {
         items.push_back(keep);
@@ -94,7 +95,9 @@ std::string select_list(const CopySpec& spec, bool with_keep) {
     return join(items, ", ");
 }
 
-std::string copy_out(const std::string& select) { return "COPY (" + select + ") TO STDOUT"; }
+std::string copy_out(const std::string& select) {
+    return "COPY (" + select + ") TO STDOUT";
+}
 
 std::string where_clause(const std::vector<std::string>& conditions) {
     return conditions.empty() ? "" : " WHERE " + join(conditions, " AND ");
@@ -142,10 +145,9 @@ CopySpec build_copy_spec(const plan::TablePlan& plan) {
             spec.cursor = CursorKind::none;
             break;
         case config::CursorKind::column: {
-            auto it = std::find_if(plan.columns.begin(), plan.columns.end(),
-                                   [&](const plan::ColumnMap& c) {
-                                       return c.source_name == table.cursor.column;
-                                   });
+            auto it = std::find_if(
+                plan.columns.begin(), plan.columns.end(),
+                [&](const plan::ColumnMap& c) { return c.source_name == table.cursor.column; });
             if (it == plan.columns.end()) {
                 throw Error(ErrorCode::schema,
                             "cursor column '" + table.cursor.column + "' of " + spec.source_table +
@@ -155,11 +157,12 @@ CopySpec build_copy_spec(const plan::TablePlan& plan) {
             // Columns set from the database clock take the open-transaction bound; anything
             // else (ids from sequences, numbers, text) the wait for open transactions.
             const bool is_timestamp = it->type.rfind("timestamp", 0) == 0;
-            spec.cursor = is_timestamp || it->type == "date" ? CursorKind::time
-                                                             : CursorKind::sequence;
+            spec.cursor =
+                is_timestamp || it->type == "date" ? CursorKind::time : CursorKind::sequence;
             spec.cursor_type = it->type;
-            auto in_key = std::find_if(spec.columns.begin(), spec.columns.end(),
-                                       [&](const CopyColumn& c) { return c.source == it->source_name; });
+            auto in_key =
+                std::find_if(spec.columns.begin(), spec.columns.end(),
+                             [&](const CopyColumn& c) { return c.source == it->source_name; });
             if (in_key != spec.columns.end()) {
                 spec.cursor_index = static_cast<std::size_t>(in_key - spec.columns.begin());
             } else {
@@ -224,7 +227,8 @@ std::string build_incremental_copy(const CopySpec& spec, const std::optional<Pos
                     values.push_back(literal(from->key.at(i), spec.columns[i].type));
                 }
             }
-            conditions.push_back("(" + join(order_columns, ", ") + ") > (" + join(values, ", ") + ")");
+            conditions.push_back("(" + join(order_columns, ", ") + ") > (" + join(values, ", ") +
+                                 ")");
         }
     } else {
         conditions.push_back(cursor_column + " IS NOT NULL");
@@ -274,15 +278,14 @@ std::string build_copy_in(const CopySpec& spec, bool into_stage) {
 
 std::string build_create_stage(const CopySpec& spec) {
     return "DROP TABLE IF EXISTS " + spec.stage_table + "; CREATE TEMP TABLE " + spec.stage_table +
-           " ON COMMIT DELETE ROWS AS SELECT " + join(target_columns(spec), ", ") +
-           ", true AS " + quote_ident(k_keep_column) + " FROM " + spec.target_table +
-           " WITH NO DATA";
+           " ON COMMIT DELETE ROWS AS SELECT " + join(target_columns(spec), ", ") + ", true AS " +
+           quote_ident(k_keep_column) + " FROM " + spec.target_table + " WITH NO DATA";
 }
 
 std::string build_upsert(const CopySpec& spec) {
     std::vector<std::string> columns = target_columns(spec);
-    std::string sql = "INSERT INTO " + spec.target_table + " (" + join(columns, ", ") + ") SELECT " +
-                      join(columns, ", ") + " FROM " + spec.stage_table;
+    std::string sql = "INSERT INTO " + spec.target_table + " (" + join(columns, ", ") +
+                      ") SELECT " + join(columns, ", ") + " FROM " + spec.stage_table;
     if (spec.needs_keep_flag()) {
         sql += " WHERE " + quote_ident(k_keep_column);
     }
@@ -309,9 +312,10 @@ std::string build_upsert(const CopySpec& spec) {
 }
 
 std::string build_filter_delete(const CopySpec& spec) {
-    return "DELETE FROM " + spec.target_table + " AS t USING " + spec.stage_table + " AS s WHERE NOT s." +
-           quote_ident(k_keep_column) + " AND (" + join(key_targets(spec, "t."), ", ") + ") = (" +
-           join(key_targets(spec, "s."), ", ") + ")";
+    return "DELETE FROM " + spec.target_table + " AS t USING " + spec.stage_table +
+           " AS s WHERE NOT s." + quote_ident(k_keep_column) + " AND (" +
+           join(key_targets(spec, "t."), ", ") + ") = (" + join(key_targets(spec, "s."), ", ") +
+           ")";
 }
 
 std::string build_mirror_delete(const CopySpec& spec) {

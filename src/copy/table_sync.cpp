@@ -8,8 +8,8 @@
 #include "syncset/db/connection.hpp"
 #include "syncset/db/quote.hpp"
 #include "syncset/error.hpp"
-#include "syncset/text.hpp"
 #include "syncset/log/log.hpp"
+#include "syncset/text.hpp"
 
 namespace syncset::copy {
 
@@ -60,7 +60,8 @@ void TableSync::begin_cycle(db::Connection& replica) {
         }
     }
     if (!m_loaded) {
-        throw Error(ErrorCode::internal, "no state row for " + m_label + " on replica " + m_replica);
+        throw Error(ErrorCode::internal,
+                    "no state row for " + m_label + " on replica " + m_replica);
     }
     m_unsafe_from.reset();
     m_in_unsafe_phase = false;
@@ -137,7 +138,9 @@ std::vector<std::string> TableSync::key_of(const PipeResult& pipe) const {
     return key;
 }
 
-void TableSync::ensure_stage(db::Connection& replica) { replica.exec(build_create_stage(m_spec)); }
+void TableSync::ensure_stage(db::Connection& replica) {
+    replica.exec(build_create_stage(m_spec));
+}
 
 TableSync::PipeResult TableSync::staged_batch(db::Connection& source, const std::string& copy_out,
                                               db::Connection& replica,
@@ -171,8 +174,9 @@ std::optional<Bound> TableSync::read_bound(db::Connection& source) {
         const std::string& type = m_spec.cursor_type;
         const bool with_zone = type.find("with time zone") != std::string::npos &&
                                type.find("without") == std::string::npos;
-        std::string local = "(b.at AT TIME ZONE (SELECT reset_val FROM pg_settings WHERE name = "
-                            "'TimeZone'))";
+        std::string local =
+            "(b.at AT TIME ZONE (SELECT reset_val FROM pg_settings WHERE name = "
+            "'TimeZone'))";
         std::string bound = with_zone        ? std::string("b.at")
                             : type == "date" ? local + "::date"
                                              : local + " - interval '1 second'";
@@ -180,8 +184,10 @@ std::optional<Bound> TableSync::read_bound(db::Connection& source) {
             "WITH p AS (SELECT pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS seen), "
             "b AS (SELECT LEAST(clock_timestamp() - CASE WHEN p.seen THEN interval '0' ELSE "
             "$1::interval END, (SELECT min(xact_start) FROM pg_stat_activity " +
-                std::string(k_other_sessions) + ")) AS at FROM p) "
-            "SELECT (" + bound + ")::text, p.seen::text FROM p, b",
+                std::string(k_other_sessions) +
+                ")) AS at FROM p) "
+                "SELECT (" +
+                bound + ")::text, p.seen::text FROM p, b",
             {std::to_string(m_plan.spec->late_commit_window.count()) + " milliseconds"});
         if (!m_technique_logged) {
             m_technique_logged = true;
@@ -189,7 +195,8 @@ std::optional<Bound> TableSync::read_bound(db::Connection& source) {
             log::info(seen ? "late commits: cursor capped at the oldest open transaction"
                            : "late commits: role cannot see other sessions (no pg_read_all_stats); "
                              "re-reading the look-back window each poll",
-                      {{"replica", m_replica}, {"table", m_label},
+                      {{"replica", m_replica},
+                       {"table", m_label},
                        {"late_commit_window_ms", m_plan.spec->late_commit_window.count()}});
         }
         return Bound{std::string(r.value(0, 0)), false};
@@ -202,9 +209,10 @@ std::optional<Bound> TableSync::read_bound(db::Connection& source) {
     }
     if (!m_technique_logged) {
         m_technique_logged = true;
-        log::info("late commits: cursor advanced only past values seen before open transactions "
-                  "ended",
-                  {{"replica", m_replica}, {"table", m_label}});
+        log::info(
+            "late commits: cursor advanced only past values seen before open transactions "
+            "ended",
+            {{"replica", m_replica}, {"table", m_label}});
     }
     if (!bound && !m_progress.cursor.empty()) {
         bound = Bound{m_progress.cursor.front(), true};
@@ -228,8 +236,8 @@ std::vector<std::string> TableSync::handover_cursor(db::Connection& source,
     }
     const CopyColumn& cursor = m_spec.columns.at(m_spec.cursor_index.value());
     auto read_max = [&]() -> std::vector<std::string> {
-        db::Result r = source.query("SELECT max(" + db::quote_ident(cursor.source) + ")::text FROM " +
-                                    m_spec.source_table);
+        db::Result r = source.query("SELECT max(" + db::quote_ident(cursor.source) +
+                                    ")::text FROM " + m_spec.source_table);
         if (r.is_null(0, 0)) {
             return {};
         }
@@ -250,9 +258,10 @@ std::vector<std::string> TableSync::handover_cursor(db::Connection& source,
     auto deadline = std::chrono::steady_clock::now() + m_plan.spec->late_commit_window;
     while (!open.ended(read_open_transactions(source))) {
         if (std::chrono::steady_clock::now() > deadline || (stop != nullptr && *stop)) {
-            log::warn("open transactions did not end: incremental reads will start from the "
-                      "first row",
-                      {{"replica", m_replica}, {"table", m_label}});
+            log::warn(
+                "open transactions did not end: incremental reads will start from the "
+                "first row",
+                {{"replica", m_replica}, {"table", m_label}});
             return {};
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -282,8 +291,8 @@ StepResult TableSync::snapshot_step(db::Connection& source, db::Connection& repl
         copied = pipe(source, copy_out, replica, build_copy_in(plain, true), stop);
         replica.exec(build_upsert(plain));
     }
-    const bool done = m_spec.key_count == 0 ||
-                      copied.rows < static_cast<std::uint64_t>(m_spec.batch_rows);
+    const bool done =
+        m_spec.key_count == 0 || copied.rows < static_cast<std::uint64_t>(m_spec.batch_rows);
     if (done) {
         for (const auto& ddl : m_plan.index_ddl) {
             replica.exec(ddl);
@@ -306,8 +315,9 @@ StepResult TableSync::incremental_step(db::Connection& source, db::Connection& r
                                        const std::atomic<bool>* stop) {
     std::optional<Position> stored;
     if (!m_progress.cursor.empty()) {
-        Position p{m_progress.cursor.front(),
-                   std::vector<std::string>(m_progress.cursor.begin() + 1, m_progress.cursor.end())};
+        Position p{
+            m_progress.cursor.front(),
+            std::vector<std::string>(m_progress.cursor.begin() + 1, m_progress.cursor.end())};
         stored = std::move(p);
     }
     if (!m_cycle_bound && !m_in_unsafe_phase) {
@@ -354,7 +364,8 @@ StepResult TableSync::incremental_step(db::Connection& source, db::Connection& r
     }
     commit_batch(replica, static_cast<std::int64_t>(copied.rows));
     if (full_batch) {
-        m_unsafe_from = Position{last.front(), std::vector<std::string>(last.begin() + 1, last.end())};
+        m_unsafe_from =
+            Position{last.front(), std::vector<std::string>(last.begin() + 1, last.end())};
         return StepResult{false, copied.rows, copied.bytes};
     }
     // Caught up. Remember what this poll saw, for the sequence rule: once every transaction
@@ -374,9 +385,9 @@ TableSync::OpenTransactions TableSync::read_open_transactions(db::Connection& so
         std::string(k_other_sessions) + ")");
     // Without pg_read_all_stats other roles' sessions are hidden: wait out the look-back
     // window instead of trusting an empty list.
-    open.not_before = std::chrono::steady_clock::now() +
-                      (r.value(0, 0) == "true" ? std::chrono::milliseconds(0)
-                                               : m_plan.spec->late_commit_window);
+    open.not_before =
+        std::chrono::steady_clock::now() +
+        (r.value(0, 0) == "true" ? std::chrono::milliseconds(0) : m_plan.spec->late_commit_window);
     std::string_view list = r.value(0, 1);
     while (!list.empty()) {
         std::size_t comma = list.find(',');
@@ -424,14 +435,16 @@ StepResult TableSync::xmin_step(db::Connection& source, db::Connection& replica,
         // Reading xmin needs SELECT on it; a role granted only the replicated columns lacks
         // it. That role still syncs: by re-reading every row each poll, as `cursor: none`.
         m_xmin_checked = true;
-        db::Result r = source.exec_params("SELECT has_column_privilege($1::regclass, 'xmin', "
-                                          "'SELECT')",
-                                          {m_spec.source_table});
+        db::Result r = source.exec_params(
+            "SELECT has_column_privilege($1::regclass, 'xmin', "
+            "'SELECT')",
+            {m_spec.source_table});
         if (r.value(0, 0) != "t") {
             m_xmin_readable = false;
-            log::warn("role cannot read xmin: re-reading the whole table each poll; "
-                      "GRANT SELECT (xmin) to read only changed rows",
-                      {{"replica", m_replica}, {"table", m_label}});
+            log::warn(
+                "role cannot read xmin: re-reading the whole table each poll; "
+                "GRANT SELECT (xmin) to read only changed rows",
+                {{"replica", m_replica}, {"table", m_label}});
         }
     }
     if (!m_xmin_readable) {

@@ -1,7 +1,7 @@
 #include "syncset/daemon/daemon.hpp"
 
-#include <csignal>
 #include <condition_variable>
+#include <csignal>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -64,7 +64,7 @@ struct WorkerConnections {
 };
 
 class Daemon {
-public:
+  public:
     Daemon(config::Config config, bool once, Signals& signals)
         : m_config(std::move(config)), m_once(once), m_signals(signals) {}
 
@@ -86,7 +86,7 @@ public:
         return exit_status();
     }
 
-private:
+  private:
     // The main thread: re-plans when the source catalog changes or on SIGHUP; with --once,
     // waits until every table caught up once or gave up.
     void supervise() {
@@ -187,7 +187,8 @@ private:
             return;
         }
         for (const auto& problem : source.problems) {
-            log::error("configuration problem", {{"problem", config::format_problem(m_config.file, problem)}});
+            log::error("configuration problem",
+                       {{"problem", config::format_problem(m_config.file, problem)}});
         }
         std::vector<Job> jobs;
         for (std::size_t r = 0; r < m_config.replicas.size(); ++r) {
@@ -213,8 +214,9 @@ private:
                     std::string target =
                         config::TableName{table.target_schema, table.target_name}.display();
                     for (const auto& change : table.changes) {
-                        log::info("schema change",
-                                  {{"replica", replica.name}, {"table", target}, {"change", change}});
+                        log::info(
+                            "schema change",
+                            {{"replica", replica.name}, {"table", target}, {"change", change}});
                     }
                     if (table.stop_reason) {
                         log::error("table stopped", {{"replica", replica.name},
@@ -225,8 +227,8 @@ private:
                     }
                     Job job;
                     job.replica = r;
-                    job.sync = std::make_unique<copy::TableSync>(replica.name, m_config.state_schema,
-                                                                 std::move(table));
+                    job.sync = std::make_unique<copy::TableSync>(
+                        replica.name, m_config.state_schema, std::move(table));
                     jobs.push_back(std::move(job));
                 }
             } catch (const Error& e) {
@@ -335,8 +337,8 @@ private:
             // Several daemons may share a replica: a session lock per table decides who copies
             // it, and a dead daemon's lock goes with its connection.
             std::string lock_key = "hashtextextended(" +
-                                   db::quote_literal("syncset table " + m_config.state_schema + " " +
-                                                     sync.spec().target_table) +
+                                   db::quote_literal("syncset table " + m_config.state_schema +
+                                                     " " + sync.spec().target_table) +
                                    ", 0)";
             db::Result locked = target->query("SELECT pg_try_advisory_lock(" + lock_key + ")");
             if (locked.value(0, 0) != "t") {
@@ -357,8 +359,8 @@ private:
                     break;
                 }
             }
-            if (!m_once && m_config.drift.interval.count() > 0 && Clock::now() >= job.next_drift_check &&
-                !m_signals.stop) {
+            if (!m_once && m_config.drift.interval.count() > 0 &&
+                Clock::now() >= job.next_drift_check && !m_signals.stop) {
                 scan_if_due(job, *connections.source, *target);
             }
             target->query("SELECT pg_advisory_unlock(" + lock_key + ")");
@@ -408,13 +410,15 @@ private:
         const config::ReplicaSpec& replica = m_config.replicas[job.replica];
         copy::TableSync& sync = *job.sync;
         const auto interval = m_config.drift.interval;
-        job.next_drift_check = Clock::now() + std::min<milliseconds>(interval, std::chrono::minutes(5));
+        job.next_drift_check =
+            Clock::now() + std::min<milliseconds>(interval, std::chrono::minutes(5));
         if (sync.spec().key_count == 0) {
             return;  // nothing to compare rows by; such tables are full-refreshed anyway
         }
         db::Result due = target.exec_params(
             "SELECT coalesce((SELECT drift_checked_at IS NULL OR drift_checked_at < now() - "
-            "$1::interval FROM " + db::quote_ident(m_config.state_schema) +
+            "$1::interval FROM " +
+                db::quote_ident(m_config.state_schema) +
                 ".tables WHERE target_schema = $2 AND target_name = $3), false)::text",
             {std::to_string(interval.count()) + " milliseconds", sync.plan().target_schema,
              sync.plan().target_name});
@@ -432,27 +436,30 @@ private:
             while (!m_signals.stop && !sync.step(source, target, &m_signals.stop).caught_up) {
             }
         };
-        drift::TableReport report = drift::scan_table(source, target, sync.spec(), scan, &m_signals.stop);
+        drift::TableReport report =
+            drift::scan_table(source, target, sync.spec(), scan, &m_signals.stop);
         const drift::Diff& d = report.drift;
-        state::write_drift_result(target, m_config.state_schema, sync.plan().target_schema,
-                                  sync.plan().target_name,
-                                  state::DriftResult{"", report.source_rows,
-                                                     static_cast<std::int64_t>(d.missing.size()),
-                                                     static_cast<std::int64_t>(d.extra.size()),
-                                                     static_cast<std::int64_t>(d.different.size()),
-                                                     report.repaired});
+        state::write_drift_result(
+            target, m_config.state_schema, sync.plan().target_schema, sync.plan().target_name,
+            state::DriftResult{"", report.source_rows, static_cast<std::int64_t>(d.missing.size()),
+                               static_cast<std::int64_t>(d.extra.size()),
+                               static_cast<std::int64_t>(d.different.size()), report.repaired});
         job.next_drift_check = Clock::now() + interval;
         auto ms = static_cast<std::int64_t>(report.seconds * 1000);
         if (d.empty()) {
-            log::info("drift scan: in sync", {{"replica", replica.name}, {"table", sync.label()},
-                                               {"rows", report.source_rows}, {"ms", ms},
-                                               {"bytes", report.bytes_read}});
+            log::info("drift scan: in sync", {{"replica", replica.name},
+                                              {"table", sync.label()},
+                                              {"rows", report.source_rows},
+                                              {"ms", ms},
+                                              {"bytes", report.bytes_read}});
         } else {
-            log::warn("drift scan: rows differ",
-                      {{"replica", replica.name}, {"table", sync.label()},
-                       {"missing", d.missing.size()}, {"extra", d.extra.size()},
-                       {"different", d.different.size()}, {"repaired", report.repaired},
-                       {"ms", ms}});
+            log::warn("drift scan: rows differ", {{"replica", replica.name},
+                                                  {"table", sync.label()},
+                                                  {"missing", d.missing.size()},
+                                                  {"extra", d.extra.size()},
+                                                  {"different", d.different.size()},
+                                                  {"repaired", report.repaired},
+                                                  {"ms", ms}});
         }
     }
 

@@ -14,7 +14,9 @@ namespace syncset::daemon {
 
 namespace {
 
-std::string replica_role(const config::ReplicaSpec& replica) { return "replica:" + replica.name; }
+std::string replica_role(const config::ReplicaSpec& replica) {
+    return "replica:" + replica.name;
+}
 
 std::string qualified(const std::string& schema, const std::string& name) {
     return config::TableName{schema, name}.display();
@@ -45,7 +47,7 @@ plan::ReplicaPlan plan_with(const config::Config& config, const config::ReplicaS
 // Session advisory lock that serialises schema steps of daemons sharing a replica; it goes with
 // the connection if the daemon dies.
 class MigrationLock {
-public:
+  public:
     MigrationLock(db::Connection& conn, const std::string& state_schema) : m_conn(conn) {
         m_key = "SELECT hashtextextended(" + db::quote_literal("syncset migrate " + state_schema) +
                 ", 0)";
@@ -62,7 +64,7 @@ public:
     MigrationLock(const MigrationLock&) = delete;
     MigrationLock& operator=(const MigrationLock&) = delete;
 
-private:
+  private:
     db::Connection& m_conn;
     std::string m_key;
 };
@@ -86,12 +88,12 @@ SourceView read_source(const config::Config& config) {
                     continue;
                 }
                 if (auto problem = catalog::check_row_filter(*conn, *table, *spec.where)) {
-                    view.problems.push_back(
-                        {spec.position,
-                         "replicas[" + std::to_string(r) + "].tables[" + std::to_string(t) +
-                             "].where",
-                         "row filter is not valid for source table " +
-                             qualified(table->schema, table->name) + ": " + *problem});
+                    view.problems.push_back({spec.position,
+                                             "replicas[" + std::to_string(r) + "].tables[" +
+                                                 std::to_string(t) + "].where",
+                                             "row filter is not valid for source table " +
+                                                 qualified(table->schema, table->name) + ": " +
+                                                 *problem});
                 }
             }
         }

@@ -35,8 +35,8 @@ std::string join(const std::vector<std::string>& parts, std::string_view separat
 std::vector<std::string> names(const copy::CopySpec& spec, Side side, std::size_t count) {
     std::vector<std::string> out;
     for (std::size_t i = 0; i < count && i < spec.columns.size(); ++i) {
-        out.push_back(quote_ident(side == Side::source ? spec.columns[i].source
-                                                       : spec.columns[i].target));
+        out.push_back(
+            quote_ident(side == Side::source ? spec.columns[i].source : spec.columns[i].target));
     }
     return out;
 }
@@ -95,7 +95,8 @@ std::string key_texts(const copy::CopySpec& spec, Side side) {
     return join(out, ", ");
 }
 
-std::string key_list(const copy::CopySpec& spec, const std::vector<std::vector<std::string>>& keys) {
+std::string key_list(const copy::CopySpec& spec,
+                     const std::vector<std::vector<std::string>>& keys) {
     std::vector<std::string> values;
     for (const auto& key : keys) {
         values.push_back(key_literal(spec, key));
@@ -151,9 +152,10 @@ std::string build_range_summary(const copy::CopySpec& spec, Side side, const Key
 std::string build_range_boundaries(const copy::CopySpec& spec, const KeyRange& range, int parts) {
     std::string key = join(names(spec, Side::source, spec.key_count), ", ");
     return "SELECT " + key_texts(spec, Side::source) + " FROM (SELECT " + key +
-           ", row_number() OVER (ORDER BY " + key + ") AS syncset_rn, count(*) OVER () AS "
-           "syncset_n FROM " + spec.source_table +
-           where_clause(conditions(spec, Side::source, range)) +
+           ", row_number() OVER (ORDER BY " + key +
+           ") AS syncset_rn, count(*) OVER () AS "
+           "syncset_n FROM " +
+           spec.source_table + where_clause(conditions(spec, Side::source, range)) +
            ") AS s WHERE syncset_rn % greatest(1, ceil(syncset_n::numeric / " +
            std::to_string(parts) + ")::bigint) = 0 AND syncset_rn > 1 ORDER BY " + key;
 }

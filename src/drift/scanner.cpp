@@ -17,7 +17,7 @@ using Keys = std::vector<std::vector<std::string>>;
 constexpr std::size_t k_keys_per_query = 500;
 
 class Scanner {
-public:
+  public:
     Scanner(db::Connection& source, db::Connection& replica, const copy::CopySpec& spec,
             const ScanOptions& options, const std::atomic<bool>* stop)
         : m_source(source), m_replica(replica), m_spec(spec), m_options(options), m_stop(stop) {}
@@ -51,7 +51,7 @@ public:
         return m_report;
     }
 
-private:
+  private:
     db::Connection& side(Side s) { return s == Side::source ? m_source : m_replica; }
 
     db::Result query(Side s, const std::string& sql) {
@@ -86,7 +86,8 @@ private:
         auto deadline = started + budget;
         while (Clock::now() < deadline && !(m_stop != nullptr && *m_stop)) {
             Clock::duration left = deadline - Clock::now();
-            std::this_thread::sleep_for(std::min<Clock::duration>(left, std::chrono::milliseconds(100)));
+            std::this_thread::sleep_for(
+                std::min<Clock::duration>(left, std::chrono::milliseconds(100)));
         }
     }
 
@@ -121,7 +122,8 @@ private:
     void descend(const KeyRange& range, const RangeSummary& source_sum,
                  const RangeSummary& replica_sum, Diff& out) {
         if (std::max(source_sum.rows, replica_sum.rows) > m_options.leaf_rows) {
-            db::Result b = query(Side::source, build_range_boundaries(m_spec, range, m_options.fanout));
+            db::Result b =
+                query(Side::source, build_range_boundaries(m_spec, range, m_options.fanout));
             Keys boundaries;
             for (int i = 0; i < b.rows(); ++i) {
                 std::vector<std::string> key;
@@ -142,8 +144,9 @@ private:
             }
             // The source has (almost) no rows here: the replica's extra rows are listed below.
         }
-        append(out, compare_rows(rows(Side::source, build_range_hashes(m_spec, Side::source, range)),
-                                 rows(Side::replica, build_range_hashes(m_spec, Side::replica, range))));
+        append(out,
+               compare_rows(rows(Side::source, build_range_hashes(m_spec, Side::source, range)),
+                            rows(Side::replica, build_range_hashes(m_spec, Side::replica, range))));
     }
 
     std::string replica_clock() {
@@ -176,9 +179,11 @@ private:
         Diff out;
         for (std::size_t i = 0; i < keys.size(); i += k_keys_per_query) {
             Keys chunk(keys.begin() + static_cast<std::ptrdiff_t>(i),
-                       keys.begin() + static_cast<std::ptrdiff_t>(std::min(keys.size(), i + k_keys_per_query)));
-            append(out, compare_rows(rows(Side::source, build_key_hashes(m_spec, Side::source, chunk)),
-                                     rows(Side::replica, build_key_hashes(m_spec, Side::replica, chunk))));
+                       keys.begin() + static_cast<std::ptrdiff_t>(
+                                          std::min(keys.size(), i + k_keys_per_query)));
+            append(out, compare_rows(
+                            rows(Side::source, build_key_hashes(m_spec, Side::source, chunk)),
+                            rows(Side::replica, build_key_hashes(m_spec, Side::replica, chunk))));
         }
         return out;
     }
@@ -196,7 +201,8 @@ private:
             m_replica.exec(copy::build_create_stage(plain));
             for (std::size_t i = 0; i < wanted.size(); i += k_keys_per_query) {
                 Keys chunk(wanted.begin() + static_cast<std::ptrdiff_t>(i),
-                           wanted.begin() + static_cast<std::ptrdiff_t>(std::min(wanted.size(), i + k_keys_per_query)));
+                           wanted.begin() + static_cast<std::ptrdiff_t>(
+                                                std::min(wanted.size(), i + k_keys_per_query)));
                 m_replica.copy_in_begin(copy::build_copy_in(plain, true), m_stop);
                 try {
                     m_source.copy_out_begin(build_copy_keys(m_spec, chunk), m_stop);
@@ -213,7 +219,8 @@ private:
             m_replica.exec(copy::build_upsert(plain));
             for (std::size_t i = 0; i < drift.extra.size(); i += k_keys_per_query) {
                 Keys chunk(drift.extra.begin() + static_cast<std::ptrdiff_t>(i),
-                           drift.extra.begin() + static_cast<std::ptrdiff_t>(std::min(drift.extra.size(), i + k_keys_per_query)));
+                           drift.extra.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                     drift.extra.size(), i + k_keys_per_query)));
                 m_replica.exec(build_delete_keys(m_spec, chunk));
             }
             m_replica.commit();

@@ -46,7 +46,7 @@ void emit(spdlog::level::level_enum level, std::string_view message, Fields fiel
         return;
     }
     std::string body = g_format.load() == config::LogFormat::json ? format_json(message, fields)
-                                                                   : format_text(message, fields);
+                                                                  : format_text(message, fields);
     logger->log(level, "{}", body);
 }
 
@@ -101,8 +101,7 @@ void setup(config::LogLevel level, config::LogFormat format) {
     spdlog::level::level_enum lvl = to_spdlog(level);
     if (format == config::LogFormat::json) {
         logger->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-            R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})",
-            spdlog::pattern_time_type::utc));
+            R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})", spdlog::pattern_time_type::utc));
     } else {
         logger->set_formatter(std::make_unique<spdlog::pattern_formatter>(
             "%Y-%m-%dT%H:%M:%S.%eZ %-5l %v", spdlog::pattern_time_type::utc));
@@ -114,8 +113,14 @@ void setup(config::LogLevel level, config::LogFormat format) {
 void debug(std::string_view message, Fields fields) {
     emit(spdlog::level::debug, message, fields);
 }
-void info(std::string_view message, Fields fields) { emit(spdlog::level::info, message, fields); }
-void warn(std::string_view message, Fields fields) { emit(spdlog::level::warn, message, fields); }
-void error(std::string_view message, Fields fields) { emit(spdlog::level::err, message, fields); }
+void info(std::string_view message, Fields fields) {
+    emit(spdlog::level::info, message, fields);
+}
+void warn(std::string_view message, Fields fields) {
+    emit(spdlog::level::warn, message, fields);
+}
+void error(std::string_view message, Fields fields) {
+    emit(spdlog::level::err, message, fields);
+}
 
 }  // namespace syncset::log

@@ -29,8 +29,8 @@ using db::quote_qualified;
 using state::TableState;
 
 std::string table_path(std::size_t replica_index, std::size_t table_index) {
-    return "replicas[" + std::to_string(replica_index) + "].tables[" +
-           std::to_string(table_index) + "]";
+    return "replicas[" + std::to_string(replica_index) + "].tables[" + std::to_string(table_index) +
+           "]";
 }
 
 std::string display(std::string_view schema, std::string_view name) {
@@ -82,7 +82,8 @@ bool config_mentions(const TableSpec& spec, const std::string& column) {
 }
 
 bool any_in(const std::vector<std::string>& names, const std::vector<std::string>& list) {
-    return std::any_of(names.begin(), names.end(), [&](const auto& n) { return contains(list, n); });
+    return std::any_of(names.begin(), names.end(),
+                       [&](const auto& n) { return contains(list, n); });
 }
 
 const config::ColumnRename* find_rename(const TableSpec& spec,
@@ -122,10 +123,13 @@ std::vector<std::string> choose_key(const TableSpec& spec, const Table& table) {
 }
 
 class Planner {
-public:
+  public:
     Planner(const config::Config& config, const config::ReplicaSpec& replica, const Catalog& source,
             const Catalog& target, const std::vector<TableState>& stored)
-        : m_config(config), m_replica(replica), m_source(source), m_target(target),
+        : m_config(config),
+          m_replica(replica),
+          m_source(source),
+          m_target(target),
           m_stored(stored) {
         m_plan.replica = replica.name;
         for (std::size_t i = 0; i < config.replicas.size(); ++i) {
@@ -158,7 +162,7 @@ public:
         return std::move(m_plan);
     }
 
-private:
+  private:
     void problem(const TableSpec& spec, const std::string& path, std::string message) {
         m_plan.problems.push_back({spec.position, path, std::move(message)});
     }
@@ -172,7 +176,8 @@ private:
         return nullptr;
     }
 
-    std::pair<std::string, std::string> target_of(const TableSpec& spec, const Table& source) const {
+    std::pair<std::string, std::string> target_of(const TableSpec& spec,
+                                                  const Table& source) const {
         if (!spec.target) {
             return {source.schema, source.name};
         }
@@ -188,8 +193,8 @@ private:
         // Gone from the source. If we copied it before, stop it and keep the replica's data;
         // otherwise the config names a table that does not exist.
         std::string target_schema = spec.target ? spec.target->schema : spec.source.schema;
-        std::string target_name = spec.target && spec.target->table != "*" ? spec.target->table
-                                                                           : spec.source.table;
+        std::string target_name =
+            spec.target && spec.target->table != "*" ? spec.target->table : spec.source.table;
         if (const TableState* st = stored_for(target_schema, target_name)) {
             TablePlan plan = stopped_plan(spec, *st);
             if (const Table* moved = m_source.find_table(st->source_oid)) {
@@ -241,7 +246,8 @@ private:
         return plan;
     }
 
-    void plan_pattern(const TableSpec& spec, const std::string& path, std::set<std::uint32_t>& claimed) {
+    void plan_pattern(const TableSpec& spec, const std::string& path,
+                      std::set<std::uint32_t>& claimed) {
         for (const auto& table : m_source.tables) {
             if (table.is_partition || claimed.count(table.oid) != 0 ||
                 !catalog::glob_match(spec.source.schema, table.schema) ||
@@ -338,7 +344,8 @@ private:
             if (contains(existing->labels, label)) {
                 continue;
             }
-            std::string ddl = "ALTER TYPE " + name + " ADD VALUE IF NOT EXISTS " + quote_literal(label);
+            std::string ddl =
+                "ALTER TYPE " + name + " ADD VALUE IF NOT EXISTS " + quote_literal(label);
             if (i > 0) {
                 ddl += " AFTER " + quote_literal(type.labels[i - 1]);
             } else if (type.labels.size() > 1) {
@@ -447,7 +454,8 @@ private:
         std::vector<const Column*> selected;
         state::TableState& next = plan.next_state;
         for (const Column& column : table.columns) {
-            const state::ColumnState* old = st != nullptr ? st->column_by_attnum(column.attnum) : nullptr;
+            const state::ColumnState* old =
+                st != nullptr ? st->column_by_attnum(column.attnum) : nullptr;
             std::vector<std::string> names = known_names(column, old);
             bool listed = spec.columns && any_in(names, *spec.columns);
             bool chosen = spec.columns ? listed : !(spec.exclude && any_in(names, *spec.exclude));
@@ -471,16 +479,17 @@ private:
                 plan.columns.push_back(
                     {column.attnum, column.name, target_column, column.type, column.not_null});
             }
-            std::string config_name = old == nullptr || old->config_name.empty() ||
-                                              config_mentions(spec, column.name)
-                                          ? column.name
-                                          : old->config_name;
+            std::string config_name =
+                old == nullptr || old->config_name.empty() || config_mentions(spec, column.name)
+                    ? column.name
+                    : old->config_name;
             next.columns.push_back(
                 {column.attnum, column.name, target_column, column.type, config_name});
         }
         if (plan.columns.empty()) {
-            problem(spec, path, "no column of source table " + table_label +
-                                    " is selected; check 'columns' and 'exclude'");
+            problem(spec, path,
+                    "no column of source table " + table_label +
+                        " is selected; check 'columns' and 'exclude'");
             return;
         }
 
@@ -577,7 +586,8 @@ private:
             plan.work = state::Work::resync;
         }
         for (const ColumnMap& c : plan.columns) {
-            const state::ColumnState* old = st != nullptr ? st->column_by_attnum(c.attnum) : nullptr;
+            const state::ColumnState* old =
+                st != nullptr ? st->column_by_attnum(c.attnum) : nullptr;
             // Renamed on the source: the replica column follows unless `rename:` pins its name.
             if (old != nullptr && !old->target_name.empty() && old->target_name != c.target_name &&
                 existing.column(old->target_name) != nullptr &&
@@ -589,15 +599,18 @@ private:
                     continue;
                 }
                 plan.ddl.push_back("ALTER TABLE " + qualified_target + " RENAME COLUMN " +
-                                   quote_ident(old->target_name) + " TO " + quote_ident(c.target_name));
-                plan.changes.push_back("rename column " + old->target_name + " to " + c.target_name);
+                                   quote_ident(old->target_name) + " TO " +
+                                   quote_ident(c.target_name));
+                plan.changes.push_back("rename column " + old->target_name + " to " +
+                                       c.target_name);
             }
             const Column* replica_column = existing.column(c.target_name);
             if (replica_column == nullptr &&
                 !(old != nullptr && existing.column(old->target_name) != nullptr)) {
                 plan.ddl.push_back("ALTER TABLE " + qualified_target + " ADD COLUMN " +
                                    quote_ident(c.target_name) + " " + c.type);
-                plan.changes.push_back("add column " + c.target_name + " " + c.type + " (backfill)");
+                plan.changes.push_back("add column " + c.target_name + " " + c.type +
+                                       " (backfill)");
                 plan.work = std::max(plan.work, state::Work::backfill);
                 continue;
             }
@@ -618,7 +631,8 @@ private:
                     "DO $syncset$ BEGIN ALTER TABLE " + qualified_target + " ALTER COLUMN " +
                     column + " TYPE " + c.type + " USING " + column + "::" + c.type +
                     "; EXCEPTION WHEN cannot_coerce OR datatype_mismatch OR data_exception THEN "
-                    "ALTER TABLE " + qualified_target + " DROP COLUMN " + column + "; ALTER TABLE " +
+                    "ALTER TABLE " +
+                    qualified_target + " DROP COLUMN " + column + "; ALTER TABLE " +
                     qualified_target + " ADD COLUMN " + column + " " + c.type + "; END $syncset$");
                 plan.changes.push_back("change type of " + c.target_name + " from " +
                                        replica_column->type + " to " + c.type + " (resync)");
@@ -636,8 +650,9 @@ private:
                 if (old.target_name.empty()) {
                     continue;
                 }
-                bool still_mapped = std::any_of(plan.columns.begin(), plan.columns.end(),
-                                                [&](const ColumnMap& m) { return m.attnum == old.attnum; });
+                bool still_mapped =
+                    std::any_of(plan.columns.begin(), plan.columns.end(),
+                                [&](const ColumnMap& m) { return m.attnum == old.attnum; });
                 const Column* replica_column = existing.column(old.target_name);
                 if (still_mapped || replica_column == nullptr) {
                     continue;
@@ -659,10 +674,10 @@ private:
                     plan.ddl.push_back("ALTER TABLE " + qualified_target + " ALTER COLUMN " +
                                        quote_ident(old.target_name) + " DROP NOT NULL");
                 }
-                plan.changes.push_back("keep column " + old.target_name + " (" +
-                                       (dropped_on_source ? "dropped on the source"
-                                                          : "no longer selected") +
-                                       "), no longer filled");
+                plan.changes.push_back(
+                    "keep column " + old.target_name + " (" +
+                    (dropped_on_source ? "dropped on the source" : "no longer selected") +
+                    "), no longer filled");
             }
         }
         // Primary key.
@@ -710,9 +725,10 @@ private:
                 continue;  // not every column is replicated
             }
             wanted.push_back(index.name);
-            bool present = existing != nullptr &&
-                           std::any_of(existing->indexes.begin(), existing->indexes.end(),
-                                       [&](const catalog::Index& i) { return i.name == index.name; });
+            bool present =
+                existing != nullptr &&
+                std::any_of(existing->indexes.begin(), existing->indexes.end(),
+                            [&](const catalog::Index& i) { return i.name == index.name; });
             if (present) {
                 continue;
             }

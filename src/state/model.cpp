@@ -38,11 +38,15 @@ std::optional<T> value_of(const std::array<std::pair<T, std::string_view>, N>& t
 
 }  // namespace
 
-std::string_view to_string(Phase phase) noexcept { return name_of(k_phases, phase); }
+std::string_view to_string(Phase phase) noexcept {
+    return name_of(k_phases, phase);
+}
 std::optional<Phase> phase_from_string(std::string_view text) noexcept {
     return value_of(k_phases, text);
 }
-std::string_view to_string(Work work) noexcept { return name_of(k_works, work); }
+std::string_view to_string(Work work) noexcept {
+    return name_of(k_works, work);
+}
 std::optional<Work> work_from_string(std::string_view text) noexcept {
     return value_of(k_works, text);
 }

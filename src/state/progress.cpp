@@ -1,12 +1,11 @@
 #include "syncset/state/progress.hpp"
 
-
 #include "state/sql_text.hpp"
 #include "syncset/db/connection.hpp"
 #include "syncset/error.hpp"
-#include "syncset/text.hpp"
 #include "syncset/state/store.hpp"
 #include "syncset/state_sql.hpp"
+#include "syncset/text.hpp"
 
 namespace syncset::state {
 
@@ -94,11 +93,11 @@ void write_drift_result(db::Connection& conn, std::string_view schema,
                         std::string_view target_schema, std::string_view target_name,
                         const DriftResult& result) {
     try {
-        conn.exec_params(expand_schema(sql::k_update_drift_sql, schema),
-                         {std::string(target_schema), std::string(target_name),
-                          std::to_string(result.rows), std::to_string(result.missing),
-                          std::to_string(result.extra), std::to_string(result.different),
-                          std::to_string(result.repaired)});
+        conn.exec_params(
+            expand_schema(sql::k_update_drift_sql, schema),
+            {std::string(target_schema), std::string(target_name), std::to_string(result.rows),
+             std::to_string(result.missing), std::to_string(result.extra),
+             std::to_string(result.different), std::to_string(result.repaired)});
     } catch (const Error& e) {
         throw e.with_context("metadata schema " + std::string(schema));
     }

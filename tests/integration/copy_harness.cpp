@@ -53,9 +53,8 @@ std::string tail_of(const std::string& path, std::size_t bytes) {
         return "";
     }
     const std::streamoff size = in.tellg();
-    const std::streamoff start = size > static_cast<std::streamoff>(bytes)
-                                     ? size - static_cast<std::streamoff>(bytes)
-                                     : 0;
+    const std::streamoff start =
+        size > static_cast<std::streamoff>(bytes) ? size - static_cast<std::streamoff>(bytes) : 0;
     in.seekg(start);
     std::string text(static_cast<std::size_t>(size - start), '\0');
     in.read(text.data(), static_cast<std::streamsize>(text.size()));
@@ -283,8 +282,12 @@ void SyncsetProcess::kill_now() {
     }
 }
 
-std::string SyncsetProcess::out() const { return read_file(m_out_path); }
-std::string SyncsetProcess::err() const { return read_file(m_err_path); }
+std::string SyncsetProcess::out() const {
+    return read_file(m_out_path);
+}
+std::string SyncsetProcess::err() const {
+    return read_file(m_err_path);
+}
 
 std::string SyncsetProcess::describe(std::size_t tail_bytes) {
     std::string text = "syncset (pid " + std::to_string(m_pid) + ") ";
@@ -336,7 +339,9 @@ PlainConnection::~PlainConnection() {
     }
 }
 
-bool PlainConnection::ok() const { return m_conn != nullptr && PQstatus(m_conn) == CONNECTION_OK; }
+bool PlainConnection::ok() const {
+    return m_conn != nullptr && PQstatus(m_conn) == CONNECTION_OK;
+}
 
 void PlainConnection::exec(const std::string& sql) {
     PGresult* result = PQexec(m_conn, sql.c_str());
@@ -367,7 +372,9 @@ BackgroundWriter::BackgroundWriter(std::string dsn, Step step, std::chrono::mill
     m_thread = std::thread([this] { loop(); });
 }
 
-BackgroundWriter::~BackgroundWriter() { stop(); }
+BackgroundWriter::~BackgroundWriter() {
+    stop();
+}
 
 void BackgroundWriter::stop() {
     m_stop = true;
@@ -483,9 +490,8 @@ void CopyTest::expect_same_rows(std::string_view source_query, std::string_view 
     if (last) {
         return last;
     }
-    return ::testing::AssertionFailure()
-           << "replica still differs from the source after " << timeout.count() << " ms\n  "
-           << last.message();
+    return ::testing::AssertionFailure() << "replica still differs from the source after "
+                                         << timeout.count() << " ms\n  " << last.message();
 }
 
 namespace {
@@ -497,8 +503,9 @@ constexpr std::string_view k_syncset_sessions =
 }  // namespace
 
 int CopyTest::terminate_syncset_sessions(Server server) {
-    return std::stoi(query_value(server, "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) " +
-                                             std::string(k_syncset_sessions)));
+    return std::stoi(
+        query_value(server, "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) " +
+                                std::string(k_syncset_sessions)));
 }
 
 int CopyTest::count_syncset_sessions(Server server) {

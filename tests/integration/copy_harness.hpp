@@ -7,7 +7,8 @@
 //         const std::string yaml = config("      - source: public.t\n");
 //         SyncsetProcess daemon({"run"}, yaml);
 //         EXPECT_TRUE(eventually_same_rows("SELECT id FROM t ORDER BY id",
-//                                          "SELECT id FROM t ORDER BY id", 10s)) << daemon.describe();
+//                                          "SELECT id FROM t ORDER BY id", 10s)) <<
+//                                          daemon.describe();
 //     }
 //
 // Every child process and thread here is owned by an RAII object that kills / stops it on
@@ -57,14 +58,14 @@ bool wait_until(const std::function<bool()>& predicate, std::chrono::millisecond
 
 // A config file on disk, removed on destruction.
 class ConfigFile {
-public:
+  public:
     explicit ConfigFile(const std::string& yaml);
     ~ConfigFile();
     ConfigFile(const ConfigFile&) = delete;
     ConfigFile& operator=(const ConfigFile&) = delete;
     const std::string& path() const { return m_path; }
 
-private:
+  private:
     std::string m_path;
 };
 
@@ -72,7 +73,7 @@ private:
 // SIGKILLs it if it still runs, reaps it and removes the files (kept when
 // SYNCSET_TEST_KEEP_LOGS=1).
 class SyncsetProcess {
-public:
+  public:
     // Writes `yaml` to a config file of its own and starts the binary.
     SyncsetProcess(const std::vector<std::string>& args, const std::string& yaml);
     ~SyncsetProcess();
@@ -98,7 +99,7 @@ public:
     // For failure messages: pid, state or exit status, and the tails of stdout and stderr.
     std::string describe(std::size_t tail_bytes = 3000);
 
-private:
+  private:
     ConfigFile m_config;
     std::string m_out_path;
     std::string m_err_path;
@@ -114,7 +115,7 @@ CliResult run_syncset_bounded(const std::vector<std::string>& args, const std::s
 // A plain libpq session, NOT named syncset/... (so it is never mistaken for one of syncset's
 // sessions): what an application writing to the source looks like. Throws std::runtime_error.
 class PlainConnection {
-public:
+  public:
     PlainConnection(const std::string& dsn, const std::string& application_name);
     ~PlainConnection();
     PlainConnection(const PlainConnection&) = delete;
@@ -125,7 +126,7 @@ public:
     std::string query_value(const std::string& sql);
     bool ok() const;
 
-private:
+  private:
     PGconn* m_conn = nullptr;
 };
 
@@ -133,7 +134,7 @@ private:
 // until stop(), pausing `pause` between steps. After an error it counts it, reconnects and goes
 // on with the next step, so the writer survives server restarts.
 class BackgroundWriter {
-public:
+  public:
     using Step = std::function<void(PlainConnection&, std::uint64_t)>;
 
     BackgroundWriter(std::string dsn, Step step, std::chrono::milliseconds pause = 2ms);
@@ -147,7 +148,7 @@ public:
     std::uint64_t errors() const { return m_errors.load(); }
     std::string last_error() const;
 
-private:
+  private:
     void loop();
 
     std::string m_dsn;
@@ -168,7 +169,7 @@ struct ReplicaSpec {
 };
 
 class CopyTest : public PgPairTest {
-protected:
+  protected:
     // A config with one replica `r` (this test's replica database) holding `tables`. `extra`
     // is appended at the top level. The drift scanner is off: these tests guard the copy loop.
     std::string config(const std::string& tables, const std::string& extra = "") const;

@@ -56,26 +56,30 @@ TEST_F(CopyCrash, KillNineDuringSnapshotAndBatchesLosesAndDuplicatesNothing) {
         };
         const std::string step = std::to_string(n);
         switch (n % 4) {
-        case 0:
-            conn.exec("INSERT INTO events (id, grp, payload) VALUES (nextval('events_ids'), " +
-                      std::to_string(n % 97) + ", 'new " + step + "')");
-            break;
-        case 1:
-            conn.exec("UPDATE events SET payload = 'upd " + step +
-                      "', updated_at = now() WHERE id = " + random_id(k_snapshot_rows));
-            break;
-        case 2: {
-            // A few hundred rows at once, so that a poll has several batches to copy.
-            const std::string from = random_id(k_snapshot_rows - 300);
-            conn.exec("BEGIN; UPDATE events SET grp = grp + 1, updated_at = now() WHERE id "
-                      "BETWEEN " + from + " AND " + from + " + 300; INSERT INTO notes VALUES "
-                      "(nextval('notes_ids'), " + step + ", 'new " + step + "'); COMMIT");
-            break;
-        }
-        default:
-            conn.exec("UPDATE notes SET v = v + 1, note = 'upd " + step + "' WHERE id = " +
-                      random_id(20000));
-            break;
+            case 0:
+                conn.exec("INSERT INTO events (id, grp, payload) VALUES (nextval('events_ids'), " +
+                          std::to_string(n % 97) + ", 'new " + step + "')");
+                break;
+            case 1:
+                conn.exec("UPDATE events SET payload = 'upd " + step +
+                          "', updated_at = now() WHERE id = " + random_id(k_snapshot_rows));
+                break;
+            case 2: {
+                // A few hundred rows at once, so that a poll has several batches to copy.
+                const std::string from = random_id(k_snapshot_rows - 300);
+                conn.exec(
+                    "BEGIN; UPDATE events SET grp = grp + 1, updated_at = now() WHERE id "
+                    "BETWEEN " +
+                    from + " AND " + from +
+                    " + 300; INSERT INTO notes VALUES "
+                    "(nextval('notes_ids'), " +
+                    step + ", 'new " + step + "'); COMMIT");
+                break;
+            }
+            default:
+                conn.exec("UPDATE notes SET v = v + 1, note = 'upd " + step +
+                          "' WHERE id = " + random_id(20000));
+                break;
         }
     });
 
@@ -88,26 +92,24 @@ TEST_F(CopyCrash, KillNineDuringSnapshotAndBatchesLosesAndDuplicatesNothing) {
             std::chrono::milliseconds(std::uniform_int_distribution<int>(200, max_ms)(rng));
         SyncsetProcess daemon({"run"}, yaml);
         std::this_thread::sleep_for(delay);
-        ASSERT_TRUE(daemon.running())
-            << "the daemon stopped by itself before kill " << kill << "\n"
-            << daemon.describe();
+        ASSERT_TRUE(daemon.running()) << "the daemon stopped by itself before kill " << kill << "\n"
+                                      << daemon.describe();
         daemon.send_signal(SIGKILL);
         ASSERT_TRUE(daemon.wait(10s).has_value()) << "SIGKILL did not end the daemon";
         std::string snapshot_rows = "?";
         try {
-            snapshot_rows = query_value(
-                Server::replica, "SELECT count(*) FROM events WHERE id <= " +
-                                     std::to_string(k_snapshot_rows));
+            snapshot_rows =
+                query_value(Server::replica, "SELECT count(*) FROM events WHERE id <= " +
+                                                 std::to_string(k_snapshot_rows));
             if (std::stoi(snapshot_rows) < k_snapshot_rows) {
                 ++kills_during_snapshot;
             }
         } catch (const std::exception&) {
             ++kills_during_snapshot;  // not even created yet: earlier than the snapshot
         }
-        std::cout << "[ kill " << (kill < 9 ? " " : "") << kill + 1 << "  ] after "
-                  << delay.count() << " ms; replica holds " << snapshot_rows << " of the "
-                  << k_snapshot_rows << " initial events rows; writer steps "
-                  << writer.steps_done() << std::endl;
+        std::cout << "[ kill " << (kill < 9 ? " " : "") << kill + 1 << "  ] after " << delay.count()
+                  << " ms; replica holds " << snapshot_rows << " of the " << k_snapshot_rows
+                  << " initial events rows; writer steps " << writer.steps_done() << std::endl;
     }
     writer.stop();
     EXPECT_GT(writer.steps_done(), 100U) << "the writer barely wrote: " << writer.last_error();
@@ -154,10 +156,11 @@ TEST_F(CopyCrash, SigtermAndSigintMidSnapshotStopCleanlyAndTheNextPassResumes) {
         daemon.send_signal(signal);
         const auto status = daemon.wait(15s);
         EXPECT_EQ(status, std::optional<int>(0))
-            << "signal " << signal << " did not stop the daemon cleanly\n" << daemon.describe();
+            << "signal " << signal << " did not stop the daemon cleanly\n"
+            << daemon.describe();
         std::cout << "[ info     ] signal " << signal << " at "
-                  << query_value(Server::replica, "SELECT count(*) FROM big")
-                  << " of 200000 rows" << std::endl;
+                  << query_value(Server::replica, "SELECT count(*) FROM big") << " of 200000 rows"
+                  << std::endl;
     }
     CliResult final_pass = run_once(yaml);
     ASSERT_EQ(final_pass.exit_status, 0) << final_pass.err;

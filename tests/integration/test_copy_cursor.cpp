@@ -14,7 +14,7 @@ namespace syncset::test {
 namespace {
 
 class CopyCursor : public CopyTest {
-protected:
+  protected:
     // Runs the late-commit scenario against a running daemon on table `items` (id, v, ...).
     // `late_change` runs inside the late transaction and must set v = 'late' on row `late_id`
     // (by update or insert); `on_time_change(k)` commits a row with id `on_time_id(k)`.
@@ -22,8 +22,8 @@ protected:
     // given, runs in the late transaction just before its COMMIT: then `late_change` only fixes
     // the late value (now(), nextval) and the transaction's first write, which gives it an xid,
     // comes late too.
-    void late_commit_scenario(const std::string& table_options,
-                              const std::string& late_change, const std::string& late_id,
+    void late_commit_scenario(const std::string& table_options, const std::string& late_change,
+                              const std::string& late_id,
                               const std::function<std::string(int)>& on_time_change,
                               const std::function<std::string(int)>& on_time_id,
                               const std::string& sync_dsn = "",
@@ -47,13 +47,12 @@ protected:
             const std::string id = on_time_id(k);
             ASSERT_TRUE(wait_until(
                 [&] {
-                    return query_value(Server::replica,
-                                       "SELECT count(*) FROM items WHERE id = " + id +
-                                           " AND v = 'on time'") == "1";
+                    return query_value(Server::replica, "SELECT count(*) FROM items WHERE id = " +
+                                                            id + " AND v = 'on time'") == "1";
                 },
                 10s))
-                << "a row committed while an older transaction is open must still sync (row "
-                << id << ")\n"
+                << "a row committed while an older transaction is open must still sync (row " << id
+                << ")\n"
                 << daemon.describe();
             std::this_thread::sleep_for(250ms);  // several polls pass with the transaction open
         }
@@ -65,9 +64,8 @@ protected:
         late.exec("COMMIT");
         EXPECT_TRUE(wait_until(
             [&] {
-                return query_value(Server::replica,
-                                   "SELECT count(*) FROM items WHERE id = " + late_id +
-                                       " AND v = 'late'") == "1";
+                return query_value(Server::replica, "SELECT count(*) FROM items WHERE id = " +
+                                                        late_id + " AND v = 'late'") == "1";
             },
             8s))
             << "the late-committed row " << late_id << " never arrived\n"
@@ -89,8 +87,9 @@ TEST_F(CopyCursor, LateCommitOfATimestampCursorRowArrives) {
         "        cursor: updated_at\n",
         "UPDATE items SET v = 'late', updated_at = now() WHERE id = 5", "5",
         [](int k) {
-            return k == 3 ? std::string("UPDATE items SET v = 'on time', updated_at = now() "
-                                        "WHERE id = 6")
+            return k == 3 ? std::string(
+                                "UPDATE items SET v = 'on time', updated_at = now() "
+                                "WHERE id = 6")
                           : "INSERT INTO items (id, v) VALUES (" + std::to_string(100 + k) +
                                 ", 'on time')";
         },
@@ -231,8 +230,9 @@ TEST_F(CopyCursor, TiesLargerThanABatchAllArrive) {
         COMMIT;
         UPDATE ties_int SET version = 9, v = v || '+' WHERE id BETWEEN 1 AND 2500;
         INSERT INTO ties_int SELECT g, 9, 'b' || g FROM generate_series(2601, 3000) g;)sql");
-    ASSERT_EQ(query_value(Server::source, "SELECT count(*) FROM ties WHERE updated_at = "
-                                          "(SELECT max(updated_at) FROM ties)"),
+    ASSERT_EQ(query_value(Server::source,
+                          "SELECT count(*) FROM ties WHERE updated_at = "
+                          "(SELECT max(updated_at) FROM ties)"),
               "3850");
     CliResult second = run_once(yaml);
     ASSERT_EQ(second.exit_status, 0) << second.err;

@@ -44,11 +44,14 @@ TEST_F(CopyIdentifiers, OddSchemaTableAndColumnNamesCopyIntoARenamedTarget) {
         "        batch_rows: 7\n");
     const std::string source_query =
         "SELECT \"select\", \"from\", \"Mixed Case\", \"with \"\"quote\"\"\", \"ünïcødé ü\", "
-        "\" lead space\", \"Upd At\" FROM " + std::string(k_odd_source) + " ORDER BY 1, 2";
+        "\" lead space\", \"Upd At\" FROM " +
+        std::string(k_odd_source) + " ORDER BY 1, 2";
     const std::string replica_query =
         "SELECT \"select\", \"from\", \"Renamed \"\"Col\"\"\", \"with \"\"quote\"\"\", "
-        "\"ünïcødé ü\", \"limit\", \"Upd At\" FROM " + std::string(k_odd_target) + " ORDER BY 1, 2";
-    const std::string user_query = "SELECT \"order\", \"User\", \"group\" FROM public.\"user\" ORDER BY 1";
+        "\"ünïcødé ü\", \"limit\", \"Upd At\" FROM " +
+        std::string(k_odd_target) + " ORDER BY 1, 2";
+    const std::string user_query =
+        "SELECT \"order\", \"User\", \"group\" FROM public.\"user\" ORDER BY 1";
 
     CliResult first = run_once(yaml);
     ASSERT_EQ(first.exit_status, 0) << first.err;
@@ -57,8 +60,13 @@ TEST_F(CopyIdentifiers, OddSchemaTableAndColumnNamesCopyIntoARenamedTarget) {
     EXPECT_EQ(query_replica_rows("SELECT attname::text FROM pg_attribute WHERE attrelid = '" +
                                  std::string(k_odd_target) +
                                  "'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum"),
-              (Rows{{"select"}, {"from"}, {"Renamed \"Col\""}, {"with \"quote\""}, {"ünïcødé ü"},
-                    {"limit"}, {"Upd At"}}));
+              (Rows{{"select"},
+                    {"from"},
+                    {"Renamed \"Col\""},
+                    {"with \"quote\""},
+                    {"ünïcødé ü"},
+                    {"limit"},
+                    {"Upd At"}}));
 
     exec_source(R"sql(
         UPDATE "My ""Odd"" Schema"."Order Items.ü"

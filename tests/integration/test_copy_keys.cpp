@@ -81,8 +81,9 @@ TEST_F(CopyKeys, TableWithoutPrimaryKeyUsesTheConfiguredKey) {
     CliResult first = run_once(yaml);
     ASSERT_EQ(first.exit_status, 0) << first.err;
     expect_same_rows(query, query);
-    exec_source("UPDATE nopk SET v = -v, updated_at = now() WHERE v % 3 = 0; "
-                "INSERT INTO nopk (code, v) SELECT 'd' || g, g FROM generate_series(1, 20) g");
+    exec_source(
+        "UPDATE nopk SET v = -v, updated_at = now() WHERE v % 3 = 0; "
+        "INSERT INTO nopk (code, v) SELECT 'd' || g, g FROM generate_series(1, 20) g");
     CliResult second = run_once(yaml);
     ASSERT_EQ(second.exit_status, 0) << second.err;
     expect_same_rows(query, query);

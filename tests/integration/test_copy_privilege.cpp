@@ -10,7 +10,7 @@ namespace syncset::test {
 namespace {
 
 class CopyPrivilege : public CopyTest {
-protected:
+  protected:
     void create_users_table() {
         exec_source(R"sql(
             CREATE SCHEMA app;
@@ -34,9 +34,10 @@ protected:
                                      "'app.users'::regclass AND attnum > 0 AND NOT attisdropped "
                                      "ORDER BY attnum"),
                   (Rows{{"id"}, {"name"}, {"email"}, {"updated_at"}}));
-        EXPECT_EQ(query_value(Server::replica,
-                              "SELECT count(*) FROM app.users AS u WHERE u::text LIKE '%TOPSECRET%'"),
-                  "0");
+        EXPECT_EQ(
+            query_value(Server::replica,
+                        "SELECT count(*) FROM app.users AS u WHERE u::text LIKE '%TOPSECRET%'"),
+            "0");
     }
 
     // Snapshot, then an incremental round; the replica matches after each, without the secret.

@@ -18,7 +18,7 @@ constexpr std::string_view k_accounts = "SELECT id, balance, updated_at FROM acc
 constexpr std::string_view k_notes = "SELECT id, v FROM acct_x ORDER BY id";
 
 class CopyResilience : public CopyTest {
-protected:
+  protected:
     void create_tables() {
         exec_source(R"sql(
             CREATE TABLE acct (id bigint PRIMARY KEY, balance int NOT NULL,
@@ -44,19 +44,21 @@ protected:
                 const std::string id =
                     std::to_string(std::uniform_int_distribution<int>(1, 3000)(rng));
                 switch (n % 3) {
-                case 0:
-                    conn.exec("INSERT INTO acct (id, balance) VALUES (nextval('acct_ids'), " +
-                              std::to_string(n) + ")");
-                    break;
-                case 1:
-                    conn.exec("UPDATE acct SET balance = balance + 1, updated_at = now() "
-                              "WHERE id = " + id);
-                    break;
-                default:
-                    conn.exec("BEGIN; UPDATE acct_x SET v = v || '+' WHERE id = " + id +
-                              "; INSERT INTO acct_x VALUES (nextval('acct_x_ids'), 'n" +
-                              std::to_string(n) + "'); COMMIT");
-                    break;
+                    case 0:
+                        conn.exec("INSERT INTO acct (id, balance) VALUES (nextval('acct_ids'), " +
+                                  std::to_string(n) + ")");
+                        break;
+                    case 1:
+                        conn.exec(
+                            "UPDATE acct SET balance = balance + 1, updated_at = now() "
+                            "WHERE id = " +
+                            id);
+                        break;
+                    default:
+                        conn.exec("BEGIN; UPDATE acct_x SET v = v || '+' WHERE id = " + id +
+                                  "; INSERT INTO acct_x VALUES (nextval('acct_x_ids'), 'n" +
+                                  std::to_string(n) + "'); COMMIT");
+                        break;
                 }
             },
             5ms);
@@ -109,20 +111,20 @@ protected:
 
 // Brings a stopped server back when the test ends early, so the next test finds it running.
 class ServerStarter {
-public:
+  public:
     explicit ServerStarter(std::string name) : m_name(std::move(name)) {}
     ~ServerStarter() {
         if (const char* ctl = std::getenv("SYNCSET_TEST_PG_CTL")) {
             const std::string c(ctl);
-            const std::string command = c + " " + m_name + " status >/dev/null 2>&1 || " + c +
-                                        " " + m_name + " start >/dev/null 2>&1";
+            const std::string command = c + " " + m_name + " status >/dev/null 2>&1 || " + c + " " +
+                                        m_name + " start >/dev/null 2>&1";
             [[maybe_unused]] const int status = std::system(command.c_str());
         }
     }
     ServerStarter(const ServerStarter&) = delete;
     ServerStarter& operator=(const ServerStarter&) = delete;
 
-private:
+  private:
     std::string m_name;
 };
 
@@ -193,14 +195,16 @@ TEST_F(CopyResilience, AnUnreachableReplicaDoesNotHoldBackTheOther) {
     expect_same_rows(k_accounts, k_accounts);
     expect_same_rows(k_notes, k_notes);
 
-    exec_source("UPDATE acct SET balance = -balance, updated_at = now() WHERE id % 7 = 0; "
-                "INSERT INTO acct (id, balance) SELECT g, 0 FROM generate_series(6001, 6100) g; "
-                "UPDATE acct_x SET v = 'changed' WHERE id % 11 = 0");
+    exec_source(
+        "UPDATE acct SET balance = -balance, updated_at = now() WHERE id % 7 = 0; "
+        "INSERT INTO acct (id, balance) SELECT g, 0 FROM generate_series(6001, 6100) g; "
+        "UPDATE acct_x SET v = 'changed' WHERE id % 11 = 0");
     SyncsetProcess daemon({"run"}, yaml);
     EXPECT_TRUE(eventually_same_rows(k_accounts, k_accounts, 30s)) << daemon.describe();
     EXPECT_TRUE(eventually_same_rows(k_notes, k_notes, 30s)) << daemon.describe();
-    exec_source("UPDATE acct SET balance = 1, updated_at = now() WHERE id % 5 = 0; "
-                "INSERT INTO acct_x SELECT g, 'late' FROM generate_series(9001, 9050) g");
+    exec_source(
+        "UPDATE acct SET balance = 1, updated_at = now() WHERE id % 5 = 0; "
+        "INSERT INTO acct_x SELECT g, 'late' FROM generate_series(9001, 9050) g");
     EXPECT_TRUE(eventually_same_rows(k_accounts, k_accounts, 30s)) << daemon.describe();
     EXPECT_TRUE(eventually_same_rows(k_notes, k_notes, 30s)) << daemon.describe();
     ASSERT_TRUE(daemon.running()) << daemon.describe();
@@ -215,10 +219,10 @@ TEST_F(CopyResilience, TwoDaemonsOnOneReplicaAndOneDies) {
     const std::string yaml = config(tables());
     SyncsetProcess first({"run"}, yaml);
     SyncsetProcess second({"run"}, yaml);
-    ASSERT_TRUE(eventually_same_rows(k_accounts, k_accounts, 60s))
-        << first.describe() << "\n" << second.describe();
-    ASSERT_TRUE(eventually_same_rows(k_notes, k_notes, 30s))
-        << first.describe() << "\n" << second.describe();
+    ASSERT_TRUE(eventually_same_rows(k_accounts, k_accounts, 60s)) << first.describe() << "\n"
+                                                                   << second.describe();
+    ASSERT_TRUE(eventually_same_rows(k_notes, k_notes, 30s)) << first.describe() << "\n"
+                                                             << second.describe();
     auto writer = start_writer();
     std::this_thread::sleep_for(1s);
     first.kill_now();

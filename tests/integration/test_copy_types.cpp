@@ -9,7 +9,7 @@ namespace syncset::test {
 namespace {
 
 class CopyTypes : public CopyTest {
-protected:
+  protected:
     // `SELECT c1::text, c2::text, ... FROM table ORDER BY id`.
     static std::string select_as_text(const std::vector<std::string>& columns,
                                       const std::string& table) {
@@ -23,18 +23,19 @@ protected:
     // Name and type of every column, so a value cannot match by being text on one side.
     static std::string column_types(const std::string& table) {
         return "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute "
-               "WHERE attrelid = '" + table + "'::regclass AND attnum > 0 AND NOT attisdropped "
+               "WHERE attrelid = '" +
+               table +
+               "'::regclass AND attnum > 0 AND NOT attisdropped "
                "ORDER BY attnum";
     }
 };
 
 const std::vector<std::string> k_every_type_columns = {
-    "id",          "c_int2",      "c_int4",          "c_int8",         "c_numeric",
-    "c_float4",    "c_float8",    "c_text",          "c_varchar",      "c_char",
-    "c_bytea",     "c_bool",      "c_date",          "c_time",         "c_timetz",
-    "c_timestamp", "c_timestamptz", "c_interval",    "c_uuid",         "c_inet",
-    "c_cidr",      "c_macaddr",   "c_json",          "c_jsonb",        "c_int_array",
-    "c_text_array", "c_enum",     "c_domain",        "c_int4range",    "c_tstzrange",
+    "id",          "c_int2",       "c_int4",    "c_int8",      "c_numeric",     "c_float4",
+    "c_float8",    "c_text",       "c_varchar", "c_char",      "c_bytea",       "c_bool",
+    "c_date",      "c_time",       "c_timetz",  "c_timestamp", "c_timestamptz", "c_interval",
+    "c_uuid",      "c_inet",       "c_cidr",    "c_macaddr",   "c_json",        "c_jsonb",
+    "c_int_array", "c_text_array", "c_enum",    "c_domain",    "c_int4range",   "c_tstzrange",
     "c_generated"};
 
 // Every column that can be written (all but the identity and the generated one).
@@ -89,7 +90,8 @@ std::string insert_rows() {
         columns + R"sql(VALUES (-32768, -2147483648, 9223372036854775807,
             -99999999999999999999.9999999999, 'NaN', '-Infinity',
             E'tab\there\nnewline\r\nCRLF back\\slash \\N and \\\\N \\. é ü 中文 🎉 "dq" ''sq''',
-            'ünïcødé ½', 'é', )sql" + std::string(k_all_byte_values) + R"sql(, false,
+            'ünïcødé ½', 'é', )sql" +
+        std::string(k_all_byte_values) + R"sql(, false,
             'infinity', '24:00:00', '00:00:00-15:59', 'infinity', '-infinity',
             '-1 years -2 mons +3 days -04:05:06.000001', '00000000-0000-0000-0000-000000000000',
             '::1', '2001:db8::/32', 'ff:ff:ff:ff:ff:ff',
@@ -99,28 +101,29 @@ std::string insert_rows() {
             ARRAY[NULL, '', 'NULL', 'a,b', 'q"uote', 'back\slash', '{brace}', ' space ',
                   E'new\nline', E'\\N'],
             'it''s "odd"', 2147483647, 'empty', '(,)');
-)sql" +
-        columns + R"sql(VALUES (32767, 2147483647, -9223372036854775808, 0.0000000001,
+)sql" + columns +
+        R"sql(VALUES (32767, 2147483647, -9223372036854775808, 0.0000000001,
             '-0', '-0', '', '', '', '\x', true, '-infinity', '00:00:00', '23:59:59.999999+15:59',
             '-infinity', 'infinity', '0', 'ffffffff-ffff-ffff-ffff-ffffffffffff',
             '255.255.255.255/32', '0.0.0.0/0', '00:00:00:00:00:00', '""', '"\u00e9a"',
             '{{1,2},{3,4}}', '{{"a b",NULL},{"","c"}}', 'sad', 1, '[-5,)',
             '[2024-01-01 00:00:00.000001+00,2024-01-01 00:00:00.000001+00]');
-)sql" +
-        columns + R"sql(VALUES (0, 0, 0, 0, 'Infinity', 'NaN', repeat(E'a\tb\\c\nd', 250000),
-            'x', 'abcde', )sql" + std::string(k_one_mib_bytea) + R"sql(, NULL,
+)sql" + columns +
+        R"sql(VALUES (0, 0, 0, 0, 'Infinity', 'NaN', repeat(E'a\tb\\c\nd', 250000),
+            'x', 'abcde', )sql" +
+        std::string(k_one_mib_bytea) + R"sql(, NULL,
             '4713-01-01 BC', '12:00', '12:00-00', '4713-01-01 00:00:00 BC',
             '294276-12-31 23:59:59.999999+00', '178000000 years', NULL,
             'fe80::1/64', '192.168.0.0/16', '01-23-45-67-89-ab', '[]', '{}', '{}', '{}',
             'ok', NULL, '(1,2]', '[2024-01-01,2024-01-01)');
-)sql" +
-        columns + R"sql(VALUES (1, 1, 1, 1, '1.17549435e-38', '4.9e-324', 'x', 'x', 'x', '\x00',
+)sql" + columns +
+        R"sql(VALUES (1, 1, 1, 1, '1.17549435e-38', '4.9e-324', 'x', 'x', 'x', '\x00',
             true, '2000-01-01', '00:00:00.000001', '00:00:00+00', '2000-01-01',
             '2000-01-01 00:00:00+00', '-1 microseconds', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
             '10.1.2.3', '10.1.2.0/24', '08:00:2b:01:02:03', 'null', 'null', '{1}', '{NULL}',
             'sad', 1, '[1,2)', '[2024-01-01,infinity)');
-)sql" +
-        columns + R"sql(VALUES (2, 2, 2, 2, '3.4028235e+38', '1.7976931348623157e308', 'y', 'y',
+)sql" + columns +
+        R"sql(VALUES (2, 2, 2, 2, '3.4028235e+38', '1.7976931348623157e308', 'y', 'y',
             'y', '\xff', false, '1999-12-31', '12:34:56', '12:34:56-08', '1999-12-31 12:34:56',
             '1999-12-31 23:59:59.999999-08', '1 day -1 hours', NULL, '1.2.3.4', '1.2.3.4/32',
             '00:00:5e:00:53:af', '[1, "2", {"3": [4]}]', '{"a": {"b": {"c": [1.000, 2e-5]}}}',
@@ -148,8 +151,7 @@ std::string insert_rows() {
 TEST_F(CopyTypes, EveryCommonTypeCopiesExactlyInTheSnapshotAndTheIncrementalRound) {
     exec_source(k_schema);
     exec_source(insert_rows());
-    const std::string yaml =
-        config("      - source: public.every_type\n        batch_rows: 7\n");
+    const std::string yaml = config("      - source: public.every_type\n        batch_rows: 7\n");
     const std::string query = select_as_text(k_every_type_columns, "every_type");
 
     CliResult first = run_once(yaml);
@@ -198,8 +200,9 @@ TEST_F(CopyTypes, UpdatesToEqualButDifferentlyWrittenValuesArrive) {
             (2, 1, 1, '1 mon', 2.50, '{2.5}', '[1.0]', '[1, 2]'),
             (3, 0, 0, '24 hours', 3, '{3}', '1.0', '{}');)sql");
     const std::string yaml = config("      - source: public.equal_values\n");
-    const std::string query = "SELECT id::text, f4::text, f8::text, iv::text, num::text, "
-                              "nums::text, jb::text, js::text FROM equal_values ORDER BY id";
+    const std::string query =
+        "SELECT id::text, f4::text, f8::text, iv::text, num::text, "
+        "nums::text, jb::text, js::text FROM equal_values ORDER BY id";
     CliResult first = run_once(yaml);
     ASSERT_EQ(first.exit_status, 0) << first.err;
     expect_same_rows(query, query);

@@ -10,7 +10,7 @@ namespace syncset::test {
 namespace {
 
 class SchemaStep : public PgPairTest {
-protected:
+  protected:
     // A YAML single-quoted scalar: conninfo values may themselves be quoted ('...').
     static std::string yaml_quote(const std::string& text) {
         std::string out = "'";
@@ -24,8 +24,9 @@ protected:
     }
 
     std::string config(const std::string& tables, const std::string& extra = "") {
-        return "source:\n  dsn: " + yaml_quote(source_dsn()) + "\nreplicas:\n  - name: r\n    dsn: " +
-               yaml_quote(replica_dsn()) + "\n    tables:\n" + tables + extra;
+        return "source:\n  dsn: " + yaml_quote(source_dsn()) +
+               "\nreplicas:\n  - name: r\n    dsn: " + yaml_quote(replica_dsn()) +
+               "\n    tables:\n" + tables + extra;
     }
 
     CliResult run_once(const std::string& yaml) {
@@ -37,14 +38,18 @@ protected:
     Rows replica_columns(const std::string& qualified) {
         return query_replica_rows(
             "SELECT attname, format_type(atttypid, atttypmod), attnotnull::text FROM pg_attribute "
-            "WHERE attrelid = '" + qualified + "'::regclass AND attnum > 0 AND NOT attisdropped "
+            "WHERE attrelid = '" +
+            qualified +
+            "'::regclass AND attnum > 0 AND NOT attisdropped "
             "ORDER BY attnum");
     }
 
     Rows replica_primary_key(const std::string& qualified) {
         return query_replica_rows(
             "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND "
-            "a.attnum = ANY(i.indkey) WHERE i.indrelid = '" + qualified + "'::regclass AND "
+            "a.attnum = ANY(i.indkey) WHERE i.indrelid = '" +
+            qualified +
+            "'::regclass AND "
             "i.indisprimary ORDER BY array_position(i.indkey::int2[], a.attnum)");
     }
 
@@ -111,8 +116,9 @@ TEST_F(SchemaStep, RunCreatesTablesTypesAndMetadataFromTheSourceCatalog) {
     EXPECT_EQ(query_value(Server::replica, "SELECT max(version) FROM _syncset.version"),
               std::to_string(state::known_schema_version()));
     // run --once copies too: the snapshot is done and the table follows the source.
-    EXPECT_EQ(query_replica_rows("SELECT source_name, phase, pending, key::text FROM _syncset.tables"),
-              (Rows{{"orders", "incremental", "none", "{region,id}"}}));
+    EXPECT_EQ(
+        query_replica_rows("SELECT source_name, phase, pending, key::text FROM _syncset.tables"),
+        (Rows{{"orders", "incremental", "none", "{region,id}"}}));
     EXPECT_EQ(query_replica_rows("SELECT attnum::text, source_name, target_name FROM "
                                  "_syncset.columns ORDER BY attnum"),
               (Rows{{"1", "id", "id"},
@@ -130,7 +136,8 @@ TEST_F(SchemaStep, EachKindOfSourceDdlIsFollowedByTheNextRun) {
         CREATE TYPE mood AS ENUM ('sad', 'happy');
         CREATE TABLE t (id int PRIMARY KEY, a int NOT NULL, b text, c text, m mood);
         INSERT INTO t VALUES (1, 10, 'b1', 'c1', 'sad'), (2, 20, 'b2', 'c2', 'happy');)");
-    std::string yaml = config("      - source: public.t\n", "schema_changes: {drop_column: keep}\n");
+    std::string yaml =
+        config("      - source: public.t\n", "schema_changes: {drop_column: keep}\n");
     ASSERT_EQ(run_once(yaml).exit_status, 0);
     auto same = [&](const std::string& columns) {
         std::string q = "SELECT " + columns + " FROM t ORDER BY id";
@@ -198,7 +205,8 @@ TEST_F(SchemaStep, ExcludedColumnRenamedOnTheSourceNeverReachesTheReplica) {
     for (int run = 0; run < 3; ++run) {
         CliResult r = run_once(yaml);
         ASSERT_EQ(r.exit_status, 0) << r.err;
-        EXPECT_EQ(replica_columns("users"), (Rows{{"id", "integer", "true"}, {"name", "text", "false"}}))
+        EXPECT_EQ(replica_columns("users"),
+                  (Rows{{"id", "integer", "true"}, {"name", "text", "false"}}))
             << "run " << run;
     }
 }
@@ -213,7 +221,8 @@ TEST_F(SchemaStep, OddIdentifiersAreQuotedEverywhere) {
             "with ""quote""" "My Schema"."Odd ""Type""",
             "ünïcødé" text);)");
     std::string yaml = config(
-        "      - source: '\"My Schema\".\"Order Items\"'\n        target: '\"Другая схема\".\"Order Items\"'\n");
+        "      - source: '\"My Schema\".\"Order Items\"'\n        target: '\"Другая "
+        "схема\".\"Order Items\"'\n");
     CliResult r = run_once(yaml);
     ASSERT_EQ(r.exit_status, 0) << r.err;
     EXPECT_EQ(replica_columns("\"Другая схема\".\"Order Items\""),
@@ -221,8 +230,9 @@ TEST_F(SchemaStep, OddIdentifiersAreQuotedEverywhere) {
                     {"Mixed Case", "text", "false"},
                     {"with \"quote\"", "\"My Schema\".\"Odd \"\"Type\"\"\"", "false"},
                     {"ünïcødé", "text", "false"}}));
-    EXPECT_EQ(query_replica_rows("SELECT target_schema, target_name, source_schema FROM _syncset.tables"),
-              (Rows{{"Другая схема", "Order Items", "My Schema"}}));
+    EXPECT_EQ(
+        query_replica_rows("SELECT target_schema, target_name, source_schema FROM _syncset.tables"),
+        (Rows{{"Другая схема", "Order Items", "My Schema"}}));
 }
 
 TEST_F(SchemaStep, PlanPrintsTheWorkAndChangesNothingOnEitherSide) {
@@ -235,7 +245,8 @@ TEST_F(SchemaStep, PlanPrintsTheWorkAndChangesNothingOnEitherSide) {
     std::string replica_before = fingerprint(Server::replica);
     CliResult r = run_syncset({"plan"}, yaml2);
     ASSERT_EQ(r.exit_status, 0) << r.err;
-    EXPECT_NE(r.out.find("ALTER TABLE \"public\".\"t\" ADD COLUMN \"w\" integer;"), std::string::npos)
+    EXPECT_NE(r.out.find("ALTER TABLE \"public\".\"t\" ADD COLUMN \"w\" integer;"),
+              std::string::npos)
         << r.out;
     EXPECT_NE(r.out.find("CREATE TABLE \"public\".\"u\""), std::string::npos) << r.out;
     EXPECT_EQ(fingerprint(Server::source), source_before);

@@ -198,15 +198,17 @@ TEST_F(StateStore, NewerStoredVersionIsRefusedWithUpgradeMessage) {
 TEST_F(StateStore, AVersionOneSchemaIsMigratedToTheCurrentVersionKeepingItsRows) {
     // A replica set up by an older syncset: migration 1 only, with a table's state in it.
     ensure_schema(replica(), k_default_schema);
-    exec_replica("ALTER TABLE _syncset.tables DROP COLUMN drift_checked_at, DROP COLUMN drift_rows, "
-                 "DROP COLUMN drift_missing, DROP COLUMN drift_extra, DROP COLUMN drift_different, "
-                 "DROP COLUMN drift_repaired; DELETE FROM _syncset.version WHERE version = 2");
+    exec_replica(
+        "ALTER TABLE _syncset.tables DROP COLUMN drift_checked_at, DROP COLUMN drift_rows, "
+        "DROP COLUMN drift_missing, DROP COLUMN drift_extra, DROP COLUMN drift_different, "
+        "DROP COLUMN drift_repaired; DELETE FROM _syncset.version WHERE version = 2");
     write_committed(k_default_schema, odd_table());
     ensure_schema(replica(), k_default_schema);
     EXPECT_EQ(read_schema_version(replica(), k_default_schema), 2);
     EXPECT_EQ(read_tables(replica(), k_default_schema).size(), 1U);
-    EXPECT_EQ(query_value(Server::replica, "SELECT count(*) FROM _syncset.tables WHERE "
-                                           "drift_checked_at IS NULL"),
+    EXPECT_EQ(query_value(Server::replica,
+                          "SELECT count(*) FROM _syncset.tables WHERE "
+                          "drift_checked_at IS NULL"),
               "1");
 }
 

@@ -55,7 +55,9 @@ replicas:
       - source: public.orders
 )";
 
-std::string with_table_keys(std::string_view keys) { return std::string(k_base) + std::string(keys); }
+std::string with_table_keys(std::string_view keys) {
+    return std::string(k_base) + std::string(keys);
+}
 
 TEST(ConfigValid, FullExampleFromTheIssueLoadsWithEveryValue) {
     Config c = config_of(R"(source:
@@ -90,8 +92,8 @@ log: { level: debug, format: json }
     const TableSpec& t = r.tables[0];
     EXPECT_EQ(t.source, (TableName{"public", "orders"}));
     EXPECT_EQ(t.target, (TableName{"billing", "orders"}));
-    EXPECT_EQ(t.columns, (std::vector<std::string>{"id", "customer_id", "amount", "status",
-                                                   "updated_at"}));
+    EXPECT_EQ(t.columns,
+              (std::vector<std::string>{"id", "customer_id", "amount", "status", "updated_at"}));
     EXPECT_EQ(t.rename, (std::vector<ColumnRename>{{"amount", "total"}}));
     EXPECT_EQ(t.where, "status <> 'draft'");
     EXPECT_EQ(t.cursor, (Cursor{CursorKind::column, "updated_at"}));
@@ -164,9 +166,9 @@ TEST(ConfigYaml, SyntaxErrorNamesLineAndColumn) {
 }
 
 TEST(ConfigYaml, EmptyFileIsReported) {
-    EXPECT_EQ(problems_of(""), std::vector<std::string>{
-                                   "sync.yaml:1:1: (top level): the file is empty; it needs at "
-                                   "least 'source' and 'replicas'"});
+    EXPECT_EQ(problems_of(""),
+              std::vector<std::string>{"sync.yaml:1:1: (top level): the file is empty; it needs at "
+                                       "least 'source' and 'replicas'"});
 }
 
 TEST(ConfigYaml, TopLevelMustBeAMapping) {
@@ -194,9 +196,10 @@ TEST(ConfigKeys, UnknownKeyFarFromAnyListsTheKnownKeys) {
 }
 
 TEST(ConfigKeys, DuplicateKeyNamesTheFirstLine) {
-    EXPECT_EQ(problems_of(with_table_keys("        mode: upsert\n        mode: insert\n")),
-              std::vector<std::string>{
-                  "sync.yaml:9:9: replicas[0].tables[0].mode: duplicate key (first set at line 8)"});
+    EXPECT_EQ(
+        problems_of(with_table_keys("        mode: upsert\n        mode: insert\n")),
+        std::vector<std::string>{
+            "sync.yaml:9:9: replicas[0].tables[0].mode: duplicate key (first set at line 8)"});
 }
 
 TEST(ConfigKeys, MissingRequiredKeysAreAllReported) {
@@ -221,12 +224,12 @@ replicas:
 }
 
 TEST(ConfigTypes, WrongTypesAreNamed) {
-    EXPECT_EQ(problems_of(std::string(k_base) +
-                          "parallel: four\ndrift: {repair: yes}\nstate: {schema: [a]}\n"),
-              (std::vector<std::string>{
-                  "sync.yaml:8:11: parallel: expected an integer, got 'four'",
-                  "sync.yaml:9:17: drift.repair: expected true or false, got 'yes'",
-                  "sync.yaml:10:17: state.schema: expected a string, got a list"}));
+    EXPECT_EQ(
+        problems_of(std::string(k_base) +
+                    "parallel: four\ndrift: {repair: yes}\nstate: {schema: [a]}\n"),
+        (std::vector<std::string>{"sync.yaml:8:11: parallel: expected an integer, got 'four'",
+                                  "sync.yaml:9:17: drift.repair: expected true or false, got 'yes'",
+                                  "sync.yaml:10:17: state.schema: expected a string, got a list"}));
 }
 
 TEST(ConfigTypes, QuotedNumberIsNotAnInteger) {
@@ -236,8 +239,9 @@ TEST(ConfigTypes, QuotedNumberIsNotAnInteger) {
 }
 
 TEST(ConfigTypes, IntegerOutOfRange) {
-    EXPECT_EQ(problems_of(std::string(k_base) + "parallel: 0\n"),
-              std::vector<std::string>{"sync.yaml:8:11: parallel: must be between 1 and 256, got 0"});
+    EXPECT_EQ(
+        problems_of(std::string(k_base) + "parallel: 0\n"),
+        std::vector<std::string>{"sync.yaml:8:11: parallel: must be between 1 and 256, got 0"});
 }
 
 TEST(ConfigDurations, BadDurationsAreRejectedWithTheAcceptedForms) {
@@ -318,10 +322,11 @@ TEST(ConfigColumns, ColumnBothRenamedAndExcludedIsRejected) {
 }
 
 TEST(ConfigColumns, RenamedColumnMustBeSelected) {
-    EXPECT_EQ(problems_of(with_table_keys("        columns: [id]\n        rename: {email: mail}\n")),
-              std::vector<std::string>{
-                  "sync.yaml:9:18: replicas[0].tables[0].rename.email: column 'email' is not among "
-                  "the selected columns and cannot also be renamed"});
+    EXPECT_EQ(
+        problems_of(with_table_keys("        columns: [id]\n        rename: {email: mail}\n")),
+        std::vector<std::string>{
+            "sync.yaml:9:18: replicas[0].tables[0].rename.email: column 'email' is not among "
+            "the selected columns and cannot also be renamed"});
 }
 
 TEST(ConfigColumns, TwoColumnsRenamedToTheSameName) {
@@ -337,13 +342,14 @@ TEST(ConfigColumns, ColumnListedTwice) {
 }
 
 TEST(ConfigColumns, CursorAndKeyColumnsMustBeCopied) {
-    EXPECT_EQ(problems_of(with_table_keys(
-                  "        exclude: [updated_at, id]\n        cursor: updated_at\n        key: [id]\n")),
-              (std::vector<std::string>{
-                  "sync.yaml:9:9: replicas[0].tables[0].cursor: cursor column 'updated_at' is "
-                  "excluded; the cursor must be copied too",
-                  "sync.yaml:10:9: replicas[0].tables[0].key: key column 'id' is excluded; key "
-                  "columns must be copied"}));
+    EXPECT_EQ(
+        problems_of(with_table_keys(
+            "        exclude: [updated_at, id]\n        cursor: updated_at\n        key: [id]\n")),
+        (std::vector<std::string>{
+            "sync.yaml:9:9: replicas[0].tables[0].cursor: cursor column 'updated_at' is "
+            "excluded; the cursor must be copied too",
+            "sync.yaml:10:9: replicas[0].tables[0].key: key column 'id' is excluded; key "
+            "columns must be copied"}));
 }
 
 TEST(ConfigTables, BadTableNames) {
@@ -374,7 +380,8 @@ replicas:
 TEST(ConfigTables, OneSourceMayFeedTwoTargetsButTwoEntriesMayNotWriteOneTarget) {
     EXPECT_TRUE(problems_of(with_table_keys("      - source: public.orders\n        target: x.y\n"))
                     .empty());
-    EXPECT_EQ(problems_of(with_table_keys("      - source: public.items\n        target: public.orders\n")),
+    EXPECT_EQ(problems_of(
+                  with_table_keys("      - source: public.items\n        target: public.orders\n")),
               std::vector<std::string>{"sync.yaml:8:9: replicas[0].tables[1]: target table "
                                        "public.orders is written by two entries of replica "
                                        "'billing' (the other at line 7)"});
@@ -388,21 +395,24 @@ TEST(ConfigEnums, UnknownModeSuggestsTheClosest) {
 }
 
 TEST(ConfigEnums, UnknownPolicyValuesListTheAllowedOnes) {
-    EXPECT_EQ(problems_of(std::string(k_base) +
-                          "schema_changes: {drop_column: apply, indexes: stop}\nlog: {format: xml}\n"),
-              (std::vector<std::string>{
-                  "sync.yaml:8:31: schema_changes.drop_column: unknown value 'apply' (expected "
-                  "keep, drop or stop)",
-                  "sync.yaml:8:47: schema_changes.indexes: unknown value 'stop' (expected apply "
-                  "or ignore)",
-                  "sync.yaml:9:15: log.format: unknown value 'xml' (expected text or json)"}));
+    EXPECT_EQ(
+        problems_of(std::string(k_base) +
+                    "schema_changes: {drop_column: apply, indexes: stop}\nlog: {format: xml}\n"),
+        (std::vector<std::string>{
+            "sync.yaml:8:31: schema_changes.drop_column: unknown value 'apply' (expected "
+            "keep, drop or stop)",
+            "sync.yaml:8:47: schema_changes.indexes: unknown value 'stop' (expected apply "
+            "or ignore)",
+            "sync.yaml:9:15: log.format: unknown value 'xml' (expected text or json)"}));
 }
 
 TEST(ConfigEnums, CursorKeywordsAndColumns) {
-    EXPECT_EQ(config_of(with_table_keys("        cursor: none\n")).replicas[0].tables[0].cursor.kind,
-              CursorKind::none);
-    EXPECT_EQ(config_of(with_table_keys("        cursor: xmin\n")).replicas[0].tables[0].cursor.kind,
-              CursorKind::xmin);
+    EXPECT_EQ(
+        config_of(with_table_keys("        cursor: none\n")).replicas[0].tables[0].cursor.kind,
+        CursorKind::none);
+    EXPECT_EQ(
+        config_of(with_table_keys("        cursor: xmin\n")).replicas[0].tables[0].cursor.kind,
+        CursorKind::xmin);
     EXPECT_EQ(problems_of(with_table_keys("        cursor: \"\"\n")),
               std::vector<std::string>{
                   "sync.yaml:8:17: replicas[0].tables[0].cursor: cursor column name is empty"});

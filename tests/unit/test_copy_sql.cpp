@@ -14,12 +14,12 @@ struct Built {
 };
 
 Built plan_for(const std::string& table_keys) {
-    std::string yaml = "source: {dsn: x}\nreplicas:\n  - name: r\n    dsn: y\n    tables:\n"
-                       "      - source: public.orders\n" +
-                       table_keys;
-    auto loaded = config::load_config_text(yaml, "t.yaml", [](std::string_view) {
-        return std::optional<std::string>{};
-    });
+    std::string yaml =
+        "source: {dsn: x}\nreplicas:\n  - name: r\n    dsn: y\n    tables:\n"
+        "      - source: public.orders\n" +
+        table_keys;
+    auto loaded = config::load_config_text(
+        yaml, "t.yaml", [](std::string_view) { return std::optional<std::string>{}; });
     for (const auto& p : loaded.problems) {
         ADD_FAILURE() << config::format_problem("t.yaml", p);
     }
@@ -67,7 +67,8 @@ TEST(CopySpec, OtherCursorTypesFollowTheSequenceRuleAndMirrorMeansFullRefresh) {
 }
 
 TEST(CopySql, SnapshotChunkIsKeysetPagedInKeyOrderWithTheRowFilter) {
-    Built b = plan_for("        where: \"note <> 'x'\"\n        soft_delete: gone\n        batch_rows: 500\n");
+    Built b = plan_for(
+        "        where: \"note <> 'x'\"\n        soft_delete: gone\n        batch_rows: 500\n");
     CopySpec spec = spec_of(b);
     EXPECT_EQ(build_snapshot_copy(spec, {}),
               "COPY (SELECT \"id\", \"note\", \"updated_at\" FROM \"public\".\"orders\" WHERE "
@@ -110,12 +111,13 @@ TEST(CopySql, RowsOutsideTheFilterAreReadWithNullsInsteadOfTheirValues) {
 TEST(CopySql, UpsertSkipsUnchangedRowsAndInsertModeNeverUpdates) {
     Built b = plan_for("        cursor: updated_at\n");
     CopySpec spec = spec_of(b);
-    EXPECT_EQ(build_upsert(spec),
-              "INSERT INTO \"billing\".\"orders\" (\"id\", \"changed\", \"note\") SELECT \"id\", "
-              "\"changed\", \"note\" FROM pg_temp.\"syncset_stage_42_orders\" ON CONFLICT (\"id\") "
-              "DO UPDATE SET \"changed\" = EXCLUDED.\"changed\", \"note\" = EXCLUDED.\"note\" "
-              "WHERE ROW(\"billing\".\"orders\".\"changed\", \"billing\".\"orders\".\"note\")::text "
-              "IS DISTINCT FROM ROW(EXCLUDED.\"changed\", EXCLUDED.\"note\")::text");
+    EXPECT_EQ(
+        build_upsert(spec),
+        "INSERT INTO \"billing\".\"orders\" (\"id\", \"changed\", \"note\") SELECT \"id\", "
+        "\"changed\", \"note\" FROM pg_temp.\"syncset_stage_42_orders\" ON CONFLICT (\"id\") "
+        "DO UPDATE SET \"changed\" = EXCLUDED.\"changed\", \"note\" = EXCLUDED.\"note\" "
+        "WHERE ROW(\"billing\".\"orders\".\"changed\", \"billing\".\"orders\".\"note\")::text "
+        "IS DISTINCT FROM ROW(EXCLUDED.\"changed\", EXCLUDED.\"note\")::text");
     Built i = plan_for("        mode: insert\n");
     EXPECT_EQ(build_upsert(spec_of(i)),
               "INSERT INTO \"billing\".\"orders\" (\"id\", \"note\", \"changed\") SELECT \"id\", "
@@ -125,10 +127,11 @@ TEST(CopySql, UpsertSkipsUnchangedRowsAndInsertModeNeverUpdates) {
 
 TEST(CopySql, XminPollReadsRowsWrittenSinceThePreviousSnapshotXmin) {
     Built b = plan_for("");
-    EXPECT_EQ(build_xmin_copy(spec_of(b), 1234, {"5"}),
-              "COPY (SELECT \"id\", \"note\", \"updated_at\" FROM \"public\".\"orders\" WHERE "
-              "age(xmin) <= LEAST(2147483647, pg_snapshot_xmax(pg_current_snapshot())::text::bigint "
-              "- 1234 + 10000) AND (\"id\") > ('5'::bigint) ORDER BY \"id\" LIMIT 10000) TO STDOUT");
+    EXPECT_EQ(
+        build_xmin_copy(spec_of(b), 1234, {"5"}),
+        "COPY (SELECT \"id\", \"note\", \"updated_at\" FROM \"public\".\"orders\" WHERE "
+        "age(xmin) <= LEAST(2147483647, pg_snapshot_xmax(pg_current_snapshot())::text::bigint "
+        "- 1234 + 10000) AND (\"id\") > ('5'::bigint) ORDER BY \"id\" LIMIT 10000) TO STDOUT");
 }
 
 TEST(CopySql, MirrorDeletesRowsAbsentFromTheStage) {

@@ -6,12 +6,13 @@ namespace syncset::log {
 namespace {
 
 TEST(LogText, KeyValueContextQuotesOnlyWhenNeeded) {
-    EXPECT_EQ(format_text("copy done", {{"replica", "billing"},
-                                        {"table", "public.orders"},
-                                        {"rows", std::int64_t{10}},
-                                        {"note", "two words"},
-                                        {"empty", ""}}),
-              "copy done replica=billing table=public.orders rows=10 note=\"two words\" empty=\"\"");
+    EXPECT_EQ(
+        format_text("copy done", {{"replica", "billing"},
+                                  {"table", "public.orders"},
+                                  {"rows", std::int64_t{10}},
+                                  {"note", "two words"},
+                                  {"empty", ""}}),
+        "copy done replica=billing table=public.orders rows=10 note=\"two words\" empty=\"\"");
 }
 
 TEST(LogJson, EveryLineIsValidJsonWithEscapesAndBareNumbers) {

@@ -15,11 +15,10 @@ using catalog::UserType;
 using state::TableState;
 
 config::Config config_from(const std::string& table_keys, const std::string& extra = "") {
-    std::string yaml = "source: {dsn: x}\nreplicas:\n  - name: r\n    dsn: y\n    tables:\n" +
-                       table_keys + extra;
-    auto result = config::load_config_text(yaml, "t.yaml", [](std::string_view) {
-        return std::optional<std::string>{};
-    });
+    std::string yaml =
+        "source: {dsn: x}\nreplicas:\n  - name: r\n    dsn: y\n    tables:\n" + table_keys + extra;
+    auto result = config::load_config_text(
+        yaml, "t.yaml", [](std::string_view) { return std::optional<std::string>{}; });
     for (const auto& p : result.problems) {
         ADD_FAILURE() << config::format_problem("t.yaml", p);
     }
@@ -94,7 +93,9 @@ std::string all_ddl(const ReplicaPlan& plan) {
 
 TEST(PlannerCreate, NewTableGetsSelectedColumnsInSourceOrderWithKeyAndNotNull) {
     Fixture f{config_from("      - source: public.orders\n        exclude: [email]\n"),
-              Catalog{{orders()}, {}}, {}, {}};
+              Catalog{{orders()}, {}},
+              {},
+              {}};
     ReplicaPlan plan = f.plan();
     ASSERT_TRUE(plan.problems.empty());
     ASSERT_EQ(plan.tables.size(), 1u);
@@ -116,7 +117,9 @@ TEST(PlannerCreate, NewTableGetsSelectedColumnsInSourceOrderWithKeyAndNotNull) {
 TEST(PlannerCreate, ColumnListRenameAndTargetAreApplied) {
     Fixture f{config_from("      - source: public.orders\n        target: billing.orders_v\n"
                           "        columns: [id, amount]\n        rename: {amount: total}\n"),
-              Catalog{{orders()}, {}}, {}, {}};
+              Catalog{{orders()}, {}},
+              {},
+              {}};
     ReplicaPlan plan = f.plan();
     ASSERT_EQ(plan.tables.size(), 1u);
     EXPECT_EQ(plan.ddl, std::vector<std::string>{"CREATE SCHEMA IF NOT EXISTS \"billing\""});
@@ -131,7 +134,9 @@ TEST(PlannerCreate, GeneratedAndIdentityColumnsBecomePlainColumns) {
     t.columns[0].identity = true;
     t.columns[2].generated = true;
     Fixture f{config_from("      - source: public.orders\n        columns: [id, amount]\n"),
-              Catalog{{t}, {}}, {}, {}};
+              Catalog{{t}, {}},
+              {},
+              {}};
     EXPECT_EQ(f.plan().tables.at(0).ddl.at(0),
               "CREATE TABLE \"public\".\"orders\" (\"id\" bigint NOT NULL, \"amount\" "
               "numeric(12,2), PRIMARY KEY (\"id\"))");
@@ -141,14 +146,26 @@ TEST(PlannerTypes, TypesOfSelectedColumnsAreCreatedBeforeTheTableAndUnusedOnesAr
     Table t = orders();
     t.columns.push_back(col(6, "status", "shop.\"Status\"[]", false, 7001));
     t.columns.push_back(col(7, "amount2", "shop.positive", false, 7100));
-    UserType status{7000, 7001, "shop", "Status", UserType::Kind::enum_type, {"new", "it's paid"},
-                    "", false, {}, {}, {}};
-    UserType positive{7100, 7101, "shop", "positive", UserType::Kind::domain, {}, "numeric(12,2)",
-                      true, {"CHECK ((VALUE > (0)::numeric))"}, {}, {}};
-    UserType unused{7200, 7201, "shop", "unused", UserType::Kind::enum_type, {"x"}, "", false, {},
-                    {}, {}};
-    Fixture f{config_from("      - source: public.orders\n"), Catalog{{t}, {unused, positive, status}},
-              {}, {}};
+    UserType status{
+        7000,  7001, "shop", "Status", UserType::Kind::enum_type, {"new", "it's paid"}, "",
+        false, {},   {},     {}};
+    UserType positive{7100,
+                      7101,
+                      "shop",
+                      "positive",
+                      UserType::Kind::domain,
+                      {},
+                      "numeric(12,2)",
+                      true,
+                      {"CHECK ((VALUE > (0)::numeric))"},
+                      {},
+                      {}};
+    UserType unused{7200,  7201, "shop", "unused", UserType::Kind::enum_type, {"x"}, "",
+                    false, {},   {},     {}};
+    Fixture f{config_from("      - source: public.orders\n"),
+              Catalog{{t}, {unused, positive, status}},
+              {},
+              {}};
     ReplicaPlan plan = f.plan();
     EXPECT_EQ(plan.ddl,
               (std::vector<std::string>{
@@ -164,10 +181,10 @@ TEST(PlannerTypes, TypesOfSelectedColumnsAreCreatedBeforeTheTableAndUnusedOnesAr
 TEST(PlannerTypes, DomainOverEnumCreatesTheEnumFirst) {
     Table t = orders();
     t.columns.push_back(col(6, "mood", "public.mood_d", false, 8100));
-    UserType mood{8000, 8001, "public", "mood", UserType::Kind::enum_type, {"sad", "happy"}, "",
-                  false, {}, {}, {}};
-    UserType mood_d{8100, 8101, "public", "mood_d", UserType::Kind::domain, {}, "public.mood",
-                    false, {}, {}, {8000}};
+    UserType mood{8000,  8001, "public", "mood", UserType::Kind::enum_type, {"sad", "happy"}, "",
+                  false, {},   {},       {}};
+    UserType mood_d{8100,  8101, "public", "mood_d", UserType::Kind::domain, {}, "public.mood",
+                    false, {},   {},       {8000}};
     Fixture f{config_from("      - source: public.orders\n"), Catalog{{t}, {mood_d, mood}}, {}, {}};
     ReplicaPlan plan = f.plan();
     ASSERT_EQ(plan.ddl.size(), 3u);
@@ -178,12 +195,23 @@ TEST(PlannerTypes, DomainOverEnumCreatesTheEnumFirst) {
 TEST(PlannerTypes, NewEnumValuesAreAddedAtTheirSortPosition) {
     Table t = orders();
     t.columns.push_back(col(6, "mood", "public.mood", false, 8000));
-    UserType source_mood{8000, 8001, "public", "mood", UserType::Kind::enum_type,
-                         {"angry", "sad", "meh", "happy"}, "", false, {}, {}, {}};
+    UserType source_mood{8000,
+                         8001,
+                         "public",
+                         "mood",
+                         UserType::Kind::enum_type,
+                         {"angry", "sad", "meh", "happy"},
+                         "",
+                         false,
+                         {},
+                         {},
+                         {}};
     UserType replica_mood = source_mood;
     replica_mood.labels = {"sad", "happy"};
-    Fixture f{config_from("      - source: public.orders\n"), Catalog{{t}, {source_mood}},
-              Catalog{{}, {replica_mood}}, {}};
+    Fixture f{config_from("      - source: public.orders\n"),
+              Catalog{{t}, {source_mood}},
+              Catalog{{}, {replica_mood}},
+              {}};
     ReplicaPlan plan = f.plan();
     EXPECT_EQ(plan.ddl, (std::vector<std::string>{
                             "ALTER TYPE \"public\".\"mood\" ADD VALUE IF NOT EXISTS 'angry' "
@@ -195,7 +223,9 @@ TEST(PlannerTypes, NewEnumValuesAreAddedAtTheirSortPosition) {
 
 TEST(PlannerEvolve, UnchangedSourcePlansNothing) {
     Fixture f{config_from("      - source: public.orders\n        exclude: [email]\n"),
-              Catalog{{orders()}, {}}, {}, {}};
+              Catalog{{orders()}, {}},
+              {},
+              {}};
     apply(f, f.plan());
     ReplicaPlan again = f.plan();
     ASSERT_EQ(again.tables.size(), 1u);
@@ -220,7 +250,9 @@ TEST(PlannerEvolve, UnchangedTableInTheMiddleOfItsSnapshotKeepsItsStateUntouched
 
 TEST(PlannerEvolve, AddedColumnIsAddedAndBackfilledWhenTheConfigExcludes) {
     Fixture f{config_from("      - source: public.orders\n        exclude: [email]\n"),
-              Catalog{{orders()}, {}}, {}, {}};
+              Catalog{{orders()}, {}},
+              {},
+              {}};
     apply(f, f.plan());
     f.source.tables[0].columns.push_back(col(6, "note", "text"));
     ReplicaPlan plan = f.plan();
@@ -234,7 +266,9 @@ TEST(PlannerEvolve, AddedColumnIsAddedAndBackfilledWhenTheConfigExcludes) {
 
 TEST(PlannerEvolve, AddedColumnIsNotCopiedWhenTheConfigListsColumns) {
     Fixture f{config_from("      - source: public.orders\n        columns: [id, amount]\n"),
-              Catalog{{orders()}, {}}, {}, {}};
+              Catalog{{orders()}, {}},
+              {},
+              {}};
     apply(f, f.plan());
     f.source.tables[0].columns.push_back(col(6, "secret", "text"));
     EXPECT_EQ(all_ddl(f.plan()), "");
@@ -244,7 +278,9 @@ TEST(PlannerEvolve, AddColumnPolicyIgnoreAndStop) {
     for (auto [policy, stops] : {std::pair{"ignore", false}, std::pair{"stop", true}}) {
         Fixture f{config_from("      - source: public.orders\n",
                               std::string("schema_changes: {add_column: ") + policy + "}\n"),
-                  Catalog{{orders()}, {}}, {}, {}};
+                  Catalog{{orders()}, {}},
+                  {},
+                  {}};
         apply(f, f.plan());
         f.source.tables[0].columns.push_back(col(6, "note", "text"));
         ReplicaPlan plan = f.plan();
@@ -263,7 +299,9 @@ TEST(PlannerEvolve, DroppedColumnIsKeptNullableOrDroppedOrStopsByPolicy) {
     auto run = [](const char* policy) {
         Fixture f{config_from("      - source: public.orders\n",
                               std::string("schema_changes: {drop_column: ") + policy + "}\n"),
-                  Catalog{{orders()}, {}}, {}, {}};
+                  Catalog{{orders()}, {}},
+                  {},
+                  {}};
         apply(f, f.plan());
         auto& cols = f.source.tables[0].columns;
         cols.erase(cols.begin() + 4);  // updated_at, NOT NULL on the replica
@@ -271,7 +309,8 @@ TEST(PlannerEvolve, DroppedColumnIsKeptNullableOrDroppedOrStopsByPolicy) {
     };
     EXPECT_EQ(all_ddl(run("keep")),
               "ALTER TABLE \"public\".\"orders\" ALTER COLUMN \"updated_at\" DROP NOT NULL;\n");
-    EXPECT_EQ(all_ddl(run("drop")), "ALTER TABLE \"public\".\"orders\" DROP COLUMN \"updated_at\";\n");
+    EXPECT_EQ(all_ddl(run("drop")),
+              "ALTER TABLE \"public\".\"orders\" DROP COLUMN \"updated_at\";\n");
     ReplicaPlan stopped = run("stop");
     EXPECT_EQ(all_ddl(stopped), "");
     EXPECT_EQ(*stopped.tables.at(0).stop_reason,
@@ -306,7 +345,9 @@ TEST(PlannerEvolve, RenamedColumnIsRenamedOnTheReplica) {
 
 TEST(PlannerEvolve, RenamePinnedByConfigKeepsTheReplicaName) {
     Fixture f{config_from("      - source: public.orders\n        rename: {amount: total}\n"),
-              Catalog{{orders()}, {}}, {}, {}};
+              Catalog{{orders()}, {}},
+              {},
+              {}};
     apply(f, f.plan());
     f.source.tables[0].columns[2].name = "amount_eur";
     ReplicaPlan plan = f.plan();
@@ -316,7 +357,9 @@ TEST(PlannerEvolve, RenamePinnedByConfigKeepsTheReplicaName) {
 
 TEST(PlannerEvolve, ExcludedColumnRenamedOnTheSourceStaysExcluded) {
     Fixture f{config_from("      - source: public.orders\n        exclude: [email]\n"),
-              Catalog{{orders()}, {}}, {}, {}};
+              Catalog{{orders()}, {}},
+              {},
+              {}};
     apply(f, f.plan());
     f.source.tables[0].columns[3].name = "email_address";
     ReplicaPlan plan = f.plan();
@@ -332,7 +375,9 @@ TEST(PlannerEvolve, ExcludedColumnRenamedOnTheSourceStaysExcluded) {
 
 TEST(PlannerEvolve, ExcludedColumnStaysExcludedOnEveryRunAfterARename) {
     Fixture f{config_from("      - source: public.orders\n        exclude: [email]\n"),
-              Catalog{{orders()}, {}}, {}, {}};
+              Catalog{{orders()}, {}},
+              {},
+              {}};
     apply(f, f.plan());
     f.source.tables[0].columns[3].name = "email_address";
     ReplicaPlan first = f.plan();
@@ -344,7 +389,8 @@ TEST(PlannerEvolve, ExcludedColumnStaysExcludedOnEveryRunAfterARename) {
         ReplicaPlan plan = f.plan();
         EXPECT_EQ(all_ddl(plan), "") << "run " << run;
         for (const auto& c : plan.tables.at(0).columns) {
-            EXPECT_NE(c.attnum, 4) << "run " << run << ": excluded column leaked as " << c.target_name;
+            EXPECT_NE(c.attnum, 4)
+                << "run " << run << ": excluded column leaked as " << c.target_name;
         }
         f.replica.tables.clear();
         f.stored.clear();
@@ -360,14 +406,18 @@ TEST(PlannerEvolve, RenameAndTypeChangeInOneStep) {
     ReplicaPlan plan = f.plan();
     const auto& ddl = plan.tables.at(0).ddl;
     ASSERT_EQ(ddl.size(), 2u);
-    EXPECT_EQ(ddl[0], "ALTER TABLE \"public\".\"orders\" RENAME COLUMN \"customer_id\" TO \"client_id\"");
+    EXPECT_EQ(ddl[0],
+              "ALTER TABLE \"public\".\"orders\" RENAME COLUMN \"customer_id\" TO \"client_id\"");
     EXPECT_NE(ddl[1].find("ALTER COLUMN \"client_id\" TYPE text USING \"client_id\"::text"),
               std::string::npos);
 }
 
 TEST(PlannerEvolve, AddAndDropInOneStep) {
-    Fixture f{config_from("      - source: public.orders\n", "schema_changes: {drop_column: drop}\n"),
-              Catalog{{orders()}, {}}, {}, {}};
+    Fixture f{
+        config_from("      - source: public.orders\n", "schema_changes: {drop_column: drop}\n"),
+        Catalog{{orders()}, {}},
+        {},
+        {}};
     apply(f, f.plan());
     auto& cols = f.source.tables[0].columns;
     cols.erase(cols.begin() + 3);
@@ -394,7 +444,9 @@ TEST(PlannerTables, SourceTableDroppedOrRenamedStopsOnlyThatTable) {
     other.oid = 2000;
     other.name = "items";
     Fixture f{config_from("      - source: public.orders\n      - source: public.items\n"),
-              Catalog{{orders(), other}, {}}, {}, {}};
+              Catalog{{orders(), other}, {}},
+              {},
+              {}};
     apply(f, f.plan());
     f.source.tables[0].name = "orders_old";
     ReplicaPlan renamed = f.plan();
@@ -425,7 +477,9 @@ TEST(PlannerProblems, MissingTableSuggestsTheClosest) {
 
 TEST(PlannerProblems, MisspeltExcludedColumnIsAnErrorNotALeak) {
     Fixture f{config_from("      - source: public.orders\n        exclude: [emial]\n"),
-              Catalog{{orders()}, {}}, {}, {}};
+              Catalog{{orders()}, {}},
+              {},
+              {}};
     ReplicaPlan plan = f.plan();
     ASSERT_EQ(plan.problems.size(), 1u);
     EXPECT_EQ(config::format_problem("t.yaml", plan.problems[0]),
@@ -444,10 +498,14 @@ TEST(PlannerProblems, TableWithoutKeyNeedsKeyOrMirror) {
               "or unique NOT NULL index; set 'key: [columns]' to columns that identify a row, or "
               "use 'mode: mirror' (full refresh)");
     Fixture mirror{config_from("      - source: public.orders\n        mode: mirror\n"),
-                   Catalog{{t}, {}}, {}, {}};
+                   Catalog{{t}, {}},
+                   {},
+                   {}};
     EXPECT_TRUE(mirror.plan().problems.empty());
-    Fixture keyed{config_from("      - source: public.orders\n        key: [id]\n"), Catalog{{t}, {}},
-                  {}, {}};
+    Fixture keyed{config_from("      - source: public.orders\n        key: [id]\n"),
+                  Catalog{{t}, {}},
+                  {},
+                  {}};
     EXPECT_EQ(keyed.plan().tables.at(0).key, std::vector<std::string>{"id"});
 }
 
@@ -470,7 +528,9 @@ TEST(PlannerPatterns, GlobMatchesTablesSkipsPartitionsAndExplicitEntriesWin) {
     part.is_partition = true;
     Fixture f{config_from("      - source: \"public.order*\"\n        target: \"copy.*\"\n"
                           "      - source: public.orders\n        target: special.orders\n"),
-              Catalog{{a, b, part}, {}}, {}, {}};
+              Catalog{{a, b, part}, {}},
+              {},
+              {}};
     ReplicaPlan plan = f.plan();
     ASSERT_EQ(plan.tables.size(), 2u);
     EXPECT_EQ(plan.tables[0].target_schema + "." + plan.tables[0].target_name, "copy.order_lines");
@@ -484,7 +544,9 @@ TEST(PlannerPatterns, TwoPatternsWritingOneTargetAreAProblem) {
     b.schema = "archive";
     Fixture f{config_from("      - source: \"public.*\"\n        target: \"copy.*\"\n"
                           "      - source: \"archive.*\"\n        target: \"copy.*\"\n"),
-              Catalog{{a, b}, {}}, {}, {}};
+              Catalog{{a, b}, {}},
+              {},
+              {}};
     ReplicaPlan plan = f.plan();
     ASSERT_EQ(plan.problems.size(), 1u);
     EXPECT_EQ(config::format_problem("t.yaml", plan.problems[0]),
@@ -498,7 +560,9 @@ TEST(PlannerPatterns, NewTableMatchingAPatternFollowsTheNewTablesPolicy) {
           std::tuple{"stop", 2u, true}}) {
         Fixture f{config_from("      - source: \"public.*\"\n",
                               std::string("schema_changes: {new_tables: ") + policy + "}\n"),
-                  Catalog{{orders()}, {}}, {}, {}};
+                  Catalog{{orders()}, {}},
+                  {},
+                  {}};
         apply(f, f.plan());
         Table fresh = orders();
         fresh.oid = 3000;
@@ -513,10 +577,13 @@ TEST(PlannerPatterns, NewTableMatchingAPatternFollowsTheNewTablesPolicy) {
 TEST(PlannerIndexes, ReplicatedIndexesAreBuiltAfterTheSnapshotAsPlainIndexes) {
     Table t = orders();
     t.indexes.push_back(Index{"orders_email_key", {"email"}, true, false, "btree", false});
-    t.indexes.push_back(Index{"orders_cust_idx", {"customer_id", "updated_at"}, false, false, "btree", false});
+    t.indexes.push_back(
+        Index{"orders_cust_idx", {"customer_id", "updated_at"}, false, false, "btree", false});
     t.indexes.push_back(Index{"orders_lower_idx", {}, false, false, "btree", true});
     Fixture f{config_from("      - source: public.orders\n        exclude: [email]\n"),
-              Catalog{{t}, {}}, {}, {}};
+              Catalog{{t}, {}},
+              {},
+              {}};
     ReplicaPlan plan = f.plan();
     EXPECT_EQ(plan.tables.at(0).index_ddl,
               std::vector<std::string>{"CREATE INDEX IF NOT EXISTS \"orders_cust_idx\" ON "
@@ -534,13 +601,17 @@ TEST(PlannerIndexes, IndexPolicyIgnoreCreatesNone) {
     Table t = orders();
     t.indexes.push_back(Index{"orders_cust_idx", {"customer_id"}, false, false, "btree", false});
     Fixture f{config_from("      - source: public.orders\n", "schema_changes: {indexes: ignore}\n"),
-              Catalog{{t}, {}}, {}, {}};
+              Catalog{{t}, {}},
+              {},
+              {}};
     EXPECT_TRUE(f.plan().tables.at(0).index_ddl.empty());
 }
 
 TEST(PlannerCreate, ExistingTableWithoutStateIsAdoptedAndResynced) {
     Fixture f{config_from("      - source: public.orders\n        columns: [id, amount]\n"),
-              Catalog{{orders()}, {}}, {}, {}};
+              Catalog{{orders()}, {}},
+              {},
+              {}};
     Table existing;
     existing.schema = "public";
     existing.name = "orders";
@@ -548,7 +619,8 @@ TEST(PlannerCreate, ExistingTableWithoutStateIsAdoptedAndResynced) {
     existing.primary_key = {"id"};
     f.replica.tables.push_back(existing);
     ReplicaPlan plan = f.plan();
-    EXPECT_EQ(all_ddl(plan), "ALTER TABLE \"public\".\"orders\" ADD COLUMN \"amount\" numeric(12,2);\n");
+    EXPECT_EQ(all_ddl(plan),
+              "ALTER TABLE \"public\".\"orders\" ADD COLUMN \"amount\" numeric(12,2);\n");
     EXPECT_EQ(plan.tables.at(0).work, state::Work::resync);
 }
 
@@ -562,7 +634,9 @@ TEST(PlannerRender, PlanTextListsDdlAndCopyWorkPerTable) {
     Table t = orders();
     t.indexes.push_back(Index{"orders_cust_idx", {"customer_id"}, false, false, "btree", false});
     Fixture f{config_from("      - source: public.orders\n        columns: [id, customer_id]\n"),
-              Catalog{{t}, {}}, {}, {}};
+              Catalog{{t}, {}},
+              {},
+              {}};
     EXPECT_EQ(render_plan(f.plan(), "host=db2 dbname=x"),
               "replica r (host=db2 dbname=x)\n"
               "  schemas and types:\n"

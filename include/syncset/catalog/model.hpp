@@ -11,10 +11,10 @@
 namespace syncset::catalog {
 
 struct Column {
-    int attnum = 0;     // pg_attribute.attnum: stable across renames
+    int attnum = 0;  // pg_attribute.attnum: stable across renames
     std::string name;
-    std::string type;   // format_type(atttypid, atttypmod) read with search_path=pg_catalog, so
-                        // user types come schema-qualified and quoted: `public.mood`, `"S".t[]`
+    std::string type;  // format_type(atttypid, atttypmod) read with search_path=pg_catalog, so
+                       // user types come schema-qualified and quoted: `public.mood`, `"S".t[]`
     std::uint32_t type_oid = 0;
     bool not_null = false;
     bool generated = false;  // GENERATED ALWAYS AS (...) STORED: copied as a plain value
@@ -37,8 +37,8 @@ struct Table {
     std::uint32_t oid = 0;
     std::string schema;
     std::string name;
-    bool partitioned = false;  // relkind 'p': read through the parent, one plain replica table
-    bool is_partition = false; // a partition: never matched by a glob on its own
+    bool partitioned = false;     // relkind 'p': read through the parent, one plain replica table
+    bool is_partition = false;    // a partition: never matched by a glob on its own
     std::vector<Column> columns;  // live columns in attnum order
     std::vector<std::string> primary_key;  // column names in key order; empty without one
     std::vector<Index> indexes;

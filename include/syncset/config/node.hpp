@@ -21,9 +21,9 @@ struct Node {
 
     Kind kind = Kind::null;
     Position position;
-    std::string scalar;   // Kind::scalar only
-    bool quoted = false;  // scalar was written in quotes: never a number, bool or null
-    std::vector<Node> items;                     // Kind::sequence
+    std::string scalar;       // Kind::scalar only
+    bool quoted = false;      // scalar was written in quotes: never a number, bool or null
+    std::vector<Node> items;  // Kind::sequence
     std::vector<std::pair<Node, Node>> entries;  // Kind::mapping, in file order, duplicates kept
 
     bool is_null() const noexcept { return kind == Kind::null; }

@@ -28,22 +28,21 @@ struct StepResult {
 };
 
 class TableSync {
-public:
+  public:
     TableSync(std::string replica, std::string state_schema, plan::TablePlan plan);
 
     // Starts a poll cycle: re-reads the stored progress and forgets in-cycle read positions.
     void begin_cycle(db::Connection& replica);
     // Copies one batch (a snapshot chunk, an incremental batch, or a full refresh) and commits
     // it with its checkpoint. Throws Error; the replica transaction is rolled back then.
-    StepResult step(db::Connection& source, db::Connection& replica,
-                    const std::atomic<bool>* stop);
+    StepResult step(db::Connection& source, db::Connection& replica, const std::atomic<bool>* stop);
 
     // `public.orders -> billing.orders`
     const std::string& label() const noexcept { return m_label; }
     const plan::TablePlan& plan() const noexcept { return m_plan; }
     const CopySpec& spec() const noexcept { return m_spec; }
 
-private:
+  private:
     // Client transactions open at some moment, as `pid@xact_start` (a pid alone may be reused).
     // A transaction that took a sequence value but has not written yet has no xid, so the
     // snapshot's xid list would miss it; pg_stat_activity does not.

@@ -19,8 +19,8 @@ class Connection;
 namespace syncset::drift {
 
 struct ScanOptions {
-    int fanout = 16;               // pieces a differing range is split into
-    std::int64_t leaf_rows = 64;   // ranges this small are compared row by row
+    int fanout = 16;              // pieces a differing range is split into
+    std::int64_t leaf_rows = 64;  // ranges this small are compared row by row
     bool repair = false;
     // A difference must still be there after the table's copy loop caught up (or this long
     // passed), so rows in flight are not reported.
@@ -38,16 +38,15 @@ struct ScanOptions {
 struct TableReport {
     std::int64_t source_rows = 0;
     std::int64_t replica_rows = 0;
-    Diff drift;              // differences that persisted
+    Diff drift;  // differences that persisted
     std::int64_t repaired = 0;
-    Diff after_repair;       // what still differs after --repair (should be empty)
+    Diff after_repair;             // what still differs after --repair (should be empty)
     std::uint64_t bytes_read = 0;  // result bytes received from both sides
     std::int64_t queries = 0;
     double seconds = 0;
 };
 
-TableReport scan_table(db::Connection& source, db::Connection& replica,
-                       const copy::CopySpec& spec, const ScanOptions& options,
-                       const std::atomic<bool>* stop);
+TableReport scan_table(db::Connection& source, db::Connection& replica, const copy::CopySpec& spec,
+                       const ScanOptions& options, const std::atomic<bool>* stop);
 
 }  // namespace syncset::drift

@@ -31,8 +31,8 @@ struct TablePlan {
     std::uint32_t source_oid = 0;
     std::string target_schema;
     std::string target_name;
-    std::vector<ColumnMap> columns;  // selected columns in source attnum order
-    std::vector<std::string> key;    // replica key column names; empty only for mode mirror
+    std::vector<ColumnMap> columns;       // selected columns in source attnum order
+    std::vector<std::string> key;         // replica key column names; empty only for mode mirror
     std::vector<std::string> key_source;  // the same key as source column names
 
     std::vector<std::string> changes;    // one human line per change: "add column note (backfill)"

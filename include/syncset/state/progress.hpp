@@ -44,7 +44,7 @@ struct Progress {
     std::string stop_reason;
     std::optional<std::int64_t> since_success_s;
     std::optional<std::int64_t> cursor_lag_s;  // time cursors only
-    DriftResult last_drift;                     // checked_at empty: never scanned
+    DriftResult last_drift;                    // checked_at empty: never scanned
 };
 
 // Every table's progress; empty when the metadata schema does not exist.
