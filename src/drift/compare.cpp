@@ -107,25 +107,39 @@ std::string key_list(const copy::CopySpec& spec,
 }  // namespace
 
 Diff compare_rows(const std::vector<KeyHash>& source, const std::vector<KeyHash>& replica) {
-    std::unordered_map<std::vector<std::string>, std::pair<std::int64_t, bool>, KeyHasher> theirs;
+    // A key is reported once, in one list, even if a side lists it twice (a configured `key:`
+    // need not be unique on the source).
+    struct Seen {
+        std::int64_t hash = 0;
+        bool matched = false;
+        bool reported = false;
+    };
+    std::unordered_map<std::vector<std::string>, Seen, KeyHasher> theirs;
     theirs.reserve(replica.size());
     for (const auto& row : replica) {
-        theirs.emplace(row.key, std::pair{row.hash, false});
+        theirs.emplace(row.key, Seen{row.hash, false, false});
     }
+    std::unordered_map<std::vector<std::string>, bool, KeyHasher> ours;
+    ours.reserve(source.size());
     Diff diff;
     for (const auto& row : source) {
+        if (!ours.emplace(row.key, true).second) {
+            continue;
+        }
         auto it = theirs.find(row.key);
         if (it == theirs.end()) {
             diff.missing.push_back(row.key);
             continue;
         }
-        it->second.second = true;
-        if (it->second.first != row.hash) {
+        it->second.matched = true;
+        if (it->second.hash != row.hash) {
             diff.different.push_back(row.key);
         }
     }
     for (const auto& row : replica) {
-        if (!theirs.at(row.key).second) {
+        Seen& seen = theirs.at(row.key);
+        if (!seen.matched && !seen.reported) {
+            seen.reported = true;
             diff.extra.push_back(row.key);
         }
     }
