@@ -21,30 +21,19 @@ constexpr std::string_view k_top_keys[] = {"source",         "replicas", "defaul
                                            "schema_changes", "drift",    "state",    "log"};
 constexpr std::string_view k_source_keys[] = {"dsn"};
 constexpr std::string_view k_replica_keys[] = {"name", "dsn", "tables"};
-constexpr std::string_view k_table_keys[] = {"source",
-                                             "target",
-                                             "columns",
-                                             "exclude",
-                                             "rename",
-                                             "where",
-                                             "cursor",
-                                             "mode",
-                                             "key",
-                                             "soft_delete",
-                                             "batch_rows",
-                                             "poll_interval",
-                                             "late_commit_window"};
-constexpr std::string_view k_defaults_keys[] = {"columns",
-                                                "exclude",
-                                                "rename",
-                                                "where",
-                                                "cursor",
-                                                "mode",
-                                                "key",
-                                                "soft_delete",
-                                                "batch_rows",
-                                                "poll_interval",
-                                                "late_commit_window"};
+constexpr std::string_view k_table_keys[] = {"source",        "target",
+                                             "columns",       "exclude",
+                                             "rename",        "where",
+                                             "cursor",        "mode",
+                                             "key",           "soft_delete",
+                                             "batch_rows",    "snapshot_chunk_rows",
+                                             "poll_interval", "late_commit_window"};
+constexpr std::string_view k_defaults_keys[] = {"columns",       "exclude",
+                                                "rename",        "where",
+                                                "cursor",        "mode",
+                                                "key",           "soft_delete",
+                                                "batch_rows",    "snapshot_chunk_rows",
+                                                "poll_interval", "late_commit_window"};
 constexpr std::string_view k_schema_change_keys[] = {"add_column",    "drop_column", "type_change",
                                                      "rename_column", "new_tables",  "indexes"};
 constexpr std::string_view k_drift_keys[] = {"interval", "repair", "max_rows_per_second"};
@@ -488,6 +477,10 @@ void read_table_options(Validator& v, const Node& map, const std::string& path,
             } else if (name == "batch_rows") {
                 if (auto rows = v.read_integer(key, value, here, 1, 10'000'000)) {
                     options.batch_rows = *rows;
+                }
+            } else if (name == "snapshot_chunk_rows") {
+                if (auto rows = v.read_integer(key, value, here, 1, 10'000'000)) {
+                    options.snapshot_chunk_rows = *rows;
                 }
             } else if (name == "poll_interval") {
                 if (auto interval = v.read_duration(key, value, here, false)) {

@@ -1,6 +1,9 @@
 #include "syncset/copy/sql.hpp"
 
+#include <xxhash.h>
+
 #include <algorithm>
+#include <cstdio>
 
 #include "syncset/db/quote.hpp"
 #include "syncset/error.hpp"
@@ -118,12 +121,12 @@ CopySpec build_copy_spec(const plan::TablePlan& plan) {
     CopySpec spec;
     spec.source_table = db::quote_qualified(plan.source_schema, plan.source_name);
     spec.target_table = db::quote_qualified(plan.target_schema, plan.target_name);
-    spec.stage_table = "pg_temp." + quote_ident("syncset_stage_" + std::to_string(plan.source_oid) +
-                                                "_" + plan.target_name.substr(0, 30));
+
     spec.mode = table.mode;
     spec.where = table.where;
     spec.soft_delete = table.soft_delete;
     spec.batch_rows = table.batch_rows;
+    spec.snapshot_chunk_rows = table.snapshot_chunk_rows;
 
     auto add = [&](const plan::ColumnMap& c) {
         spec.columns.push_back({c.source_name, c.target_name, c.type});
@@ -183,6 +186,16 @@ CopySpec build_copy_spec(const plan::TablePlan& plan) {
             add(c);
         }
     }
+    // The stage is created once per session and shape: its name carries a hash of the target
+    // and its columns, so a schema change gets a new stage instead of a stale one.
+    std::string shape = spec.target_table;
+    for (const auto& c : spec.columns) {
+        shape += "\n" + c.target + " " + c.type;
+    }
+    char hash[17];
+    std::snprintf(hash, sizeof hash, "%016llx",
+                  static_cast<unsigned long long>(XXH3_64bits(shape.data(), shape.size())));
+    spec.stage_table = "pg_temp." + quote_ident("syncset_stage_" + std::string(hash));
     return spec;
 }
 
@@ -199,7 +212,7 @@ std::string build_snapshot_copy(const CopySpec& spec, const std::vector<std::str
                                  join(key_literals(spec, after_key), ", ") + ")");
         }
         order = " ORDER BY " + join(key_sources(spec), ", ");
-        limit = " LIMIT " + std::to_string(spec.batch_rows);
+        limit = " LIMIT " + std::to_string(spec.snapshot_chunk_rows);
     }
     return copy_out("SELECT " + select_list(spec, false) + " FROM " + spec.source_table +
                     where_clause(conditions) + order + limit);
@@ -277,7 +290,7 @@ std::string build_copy_in(const CopySpec& spec, bool into_stage) {
 }
 
 std::string build_create_stage(const CopySpec& spec) {
-    return "DROP TABLE IF EXISTS " + spec.stage_table + "; CREATE TEMP TABLE " + spec.stage_table +
+    return "CREATE TEMP TABLE IF NOT EXISTS " + spec.stage_table +
            " ON COMMIT DELETE ROWS AS SELECT " + join(target_columns(spec), ", ") + ", true AS " +
            quote_ident(k_keep_column) + " FROM " + spec.target_table + " WITH NO DATA";
 }

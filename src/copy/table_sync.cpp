@@ -291,8 +291,8 @@ StepResult TableSync::snapshot_step(db::Connection& source, db::Connection& repl
         copied = pipe(source, copy_out, replica, build_copy_in(plain, true), stop);
         replica.exec(build_upsert(plain));
     }
-    const bool done =
-        m_spec.key_count == 0 || copied.rows < static_cast<std::uint64_t>(m_spec.batch_rows);
+    const bool done = m_spec.key_count == 0 ||
+                      copied.rows < static_cast<std::uint64_t>(m_spec.snapshot_chunk_rows);
     if (done) {
         for (const auto& ddl : m_plan.index_ddl) {
             replica.exec(ddl);

@@ -68,7 +68,8 @@ TEST(CopySpec, OtherCursorTypesFollowTheSequenceRuleAndMirrorMeansFullRefresh) {
 
 TEST(CopySql, SnapshotChunkIsKeysetPagedInKeyOrderWithTheRowFilter) {
     Built b = plan_for(
-        "        where: \"note <> 'x'\"\n        soft_delete: gone\n        batch_rows: 500\n");
+        "        where: \"note <> 'x'\"\n        soft_delete: gone\n        snapshot_chunk_rows: "
+        "500\n");
     CopySpec spec = spec_of(b);
     EXPECT_EQ(build_snapshot_copy(spec, {}),
               "COPY (SELECT \"id\", \"note\", \"updated_at\" FROM \"public\".\"orders\" WHERE "
@@ -104,8 +105,9 @@ TEST(CopySql, RowsOutsideTheFilterAreReadWithNullsInsteadOfTheirValues) {
               "\"note\" END, COALESCE((note <> 'x'), false) FROM \"public\".\"orders\" WHERE "
               "\"updated_at\" IS NOT NULL ORDER BY \"updated_at\", \"id\" LIMIT 10000) TO STDOUT");
     EXPECT_EQ(build_filter_delete(spec),
-              "DELETE FROM \"billing\".\"orders\" AS t USING pg_temp.\"syncset_stage_42_orders\" "
-              "AS s WHERE NOT s.\"_syncset_keep\" AND (t.\"id\") = (s.\"id\")");
+              "DELETE FROM \"billing\".\"orders\" AS t USING " + spec.stage_table +
+                  " "
+                  "AS s WHERE NOT s.\"_syncset_keep\" AND (t.\"id\") = (s.\"id\")");
 }
 
 TEST(CopySql, UpsertSkipsUnchangedRowsAndInsertModeNeverUpdates) {
@@ -114,15 +116,20 @@ TEST(CopySql, UpsertSkipsUnchangedRowsAndInsertModeNeverUpdates) {
     EXPECT_EQ(
         build_upsert(spec),
         "INSERT INTO \"billing\".\"orders\" (\"id\", \"changed\", \"note\") SELECT \"id\", "
-        "\"changed\", \"note\" FROM pg_temp.\"syncset_stage_42_orders\" ON CONFLICT (\"id\") "
-        "DO UPDATE SET \"changed\" = EXCLUDED.\"changed\", \"note\" = EXCLUDED.\"note\" "
-        "WHERE ROW(\"billing\".\"orders\".\"changed\", \"billing\".\"orders\".\"note\")::text "
-        "IS DISTINCT FROM ROW(EXCLUDED.\"changed\", EXCLUDED.\"note\")::text");
+        "\"changed\", \"note\" FROM " +
+            spec.stage_table +
+            " ON CONFLICT (\"id\") "
+            "DO UPDATE SET \"changed\" = EXCLUDED.\"changed\", \"note\" = EXCLUDED.\"note\" "
+            "WHERE ROW(\"billing\".\"orders\".\"changed\", \"billing\".\"orders\".\"note\")::text "
+            "IS DISTINCT FROM ROW(EXCLUDED.\"changed\", EXCLUDED.\"note\")::text");
     Built i = plan_for("        mode: insert\n");
-    EXPECT_EQ(build_upsert(spec_of(i)),
+    CopySpec insert = spec_of(i);
+    EXPECT_EQ(build_upsert(insert),
               "INSERT INTO \"billing\".\"orders\" (\"id\", \"note\", \"changed\") SELECT \"id\", "
-              "\"note\", \"changed\" FROM pg_temp.\"syncset_stage_42_orders\" ON CONFLICT (\"id\") "
-              "DO NOTHING");
+              "\"note\", \"changed\" FROM " +
+                  insert.stage_table +
+                  " ON CONFLICT (\"id\") "
+                  "DO NOTHING");
 }
 
 TEST(CopySql, XminPollReadsRowsWrittenSinceThePreviousSnapshotXmin) {
@@ -136,9 +143,22 @@ TEST(CopySql, XminPollReadsRowsWrittenSinceThePreviousSnapshotXmin) {
 
 TEST(CopySql, MirrorDeletesRowsAbsentFromTheStage) {
     Built b = plan_for("        mode: mirror\n");
-    EXPECT_EQ(build_mirror_delete(spec_of(b)),
-              "DELETE FROM \"billing\".\"orders\" AS t WHERE NOT EXISTS (SELECT 1 FROM "
-              "pg_temp.\"syncset_stage_42_orders\" AS s WHERE (s.\"id\") = (t.\"id\"))");
+    CopySpec spec = spec_of(b);
+    EXPECT_EQ(build_mirror_delete(spec),
+              "DELETE FROM \"billing\".\"orders\" AS t WHERE NOT EXISTS (SELECT 1 FROM " +
+                  spec.stage_table + " AS s WHERE (s.\"id\") = (t.\"id\"))");
+}
+
+TEST(CopySql, TheStageIsNamedAfterItsShapeSoASchemaChangeGetsANewOne) {
+    Built b = plan_for("");
+    CopySpec before = spec_of(b);
+    EXPECT_EQ(before.stage_table.rfind("pg_temp.\"syncset_stage_", 0), 0u);
+    EXPECT_EQ(build_create_stage(before),
+              "CREATE TEMP TABLE IF NOT EXISTS " + before.stage_table +
+                  " ON COMMIT DELETE ROWS AS SELECT \"id\", \"note\", \"changed\", true AS "
+                  "\"_syncset_keep\" FROM \"billing\".\"orders\" WITH NO DATA");
+    b.plan.columns[1].type = "varchar(20)";
+    EXPECT_NE(spec_of(b).stage_table, before.stage_table);
 }
 
 TEST(CopyText, FirstFieldsAreDecodedWithEscapesAndNulls) {

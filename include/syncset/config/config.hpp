@@ -53,6 +53,10 @@ struct TableOptions {
     std::vector<std::string> key;  // empty: the source primary key
     std::optional<std::string> soft_delete;
     std::int64_t batch_rows = 10000;
+    // Rows per snapshot chunk: each its own short source read and replica transaction. Larger
+    // than a batch because a chunk's fixed cost (query start, checkpoint, commit) is paid per
+    // chunk, and a crash only repeats the last one.
+    std::int64_t snapshot_chunk_rows = 100000;
     Milliseconds poll_interval{5000};
     // Time cursors: how far behind the newest row the stored cursor stays when syncset cannot
     // see other sessions' transaction start times (the role lacks pg_read_all_stats).

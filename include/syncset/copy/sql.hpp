@@ -42,6 +42,7 @@ struct CopySpec {
     std::optional<std::string> where;
     std::optional<std::string> soft_delete;  // source column name
     std::int64_t batch_rows = 10000;
+    std::int64_t snapshot_chunk_rows = 100000;
 
     // Full refresh each poll with deletes (cursor none, or mode mirror).
     bool full_refresh() const noexcept;
