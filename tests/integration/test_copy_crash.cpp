@@ -40,9 +40,11 @@ TEST_F(CopyCrash, KillNineDuringSnapshotAndBatchesLosesAndDuplicatesNothing) {
         ANALYZE;)sql");
     // events: a timestamp cursor; notes: the default xmin cursor.
     const std::string yaml = config(
-        "      - source: public.events\n        cursor: updated_at\n        batch_rows: 500\n"
+        "      - source: public.events\n        cursor: updated_at\n        batch_rows: 500\n      "
+        "  snapshot_chunk_rows: 500\n"
         "        poll_interval: 200ms\n"
-        "      - source: public.notes\n        batch_rows: 500\n        poll_interval: 200ms\n",
+        "      - source: public.notes\n        batch_rows: 500\n        snapshot_chunk_rows: 500\n "
+        "       poll_interval: 200ms\n",
         "parallel: 2\n");
 
     const unsigned seed = test_seed();
@@ -139,7 +141,8 @@ TEST_F(CopyCrash, SigtermAndSigintMidSnapshotStopCleanlyAndTheNextPassResumes) {
         INSERT INTO big SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 200000) g;
         ANALYZE;)sql");
     const std::string yaml = config(
-        "      - source: public.big\n        batch_rows: 1000\n        poll_interval: 200ms\n");
+        "      - source: public.big\n        batch_rows: 1000\n        snapshot_chunk_rows: 1000\n "
+        "       poll_interval: 200ms\n");
     for (const int signal : {SIGTERM, SIGINT}) {
         const auto replica_rows = [&] {
             return std::stoi(query_value(Server::replica, "SELECT count(*) FROM big"));

@@ -212,8 +212,10 @@ TEST_F(CopyCursor, TiesLargerThanABatchAllArrive) {
         INSERT INTO ties_int SELECT g, CASE WHEN g <= 2500 THEN 7 ELSE 8 END, 'a' || g
             FROM generate_series(1, 2600) g;)sql");
     const std::string yaml = config(
-        "      - source: public.ties\n        cursor: updated_at\n        batch_rows: 1000\n"
-        "      - source: public.ties_int\n        cursor: version\n        batch_rows: 1000\n");
+        "      - source: public.ties\n        cursor: updated_at\n        batch_rows: 1000\n       "
+        " snapshot_chunk_rows: 1000\n"
+        "      - source: public.ties_int\n        cursor: version\n        batch_rows: 1000\n      "
+        "  snapshot_chunk_rows: 1000\n");
     const std::string ties = "SELECT id, v, updated_at FROM ties ORDER BY id";
     const std::string ties_int = "SELECT id, version, v FROM ties_int ORDER BY id";
 

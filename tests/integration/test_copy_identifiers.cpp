@@ -39,9 +39,9 @@ TEST_F(CopyIdentifiers, OddSchemaTableAndColumnNamesCopyIntoARenamedTarget) {
         "        exclude: ['a.b']\n"
         "        rename: {'Mixed Case': 'Renamed \"Col\"', ' lead space': 'limit'}\n"
         "        cursor: 'Upd At'\n"
-        "        batch_rows: 7\n"
+        "        batch_rows: 7\n        snapshot_chunk_rows: 7\n"
         "      - source: 'public.\"user\"'\n"
-        "        batch_rows: 7\n");
+        "        batch_rows: 7\n        snapshot_chunk_rows: 7\n");
     const std::string source_query =
         "SELECT \"select\", \"from\", \"Mixed Case\", \"with \"\"quote\"\"\", \"ünïcødé ü\", "
         "\" lead space\", \"Upd At\" FROM " +

@@ -40,9 +40,12 @@ TEST_F(CopyKeys, OddKeyValuesPageWithoutSkippingOrRepeating) {
                 (VALUES (numeric '-1e-20'), (0.0), (1), (1.000000000000000000001), ('NaN'))
                     AS c(num);)sql");
     const std::string yaml = config(
-        "      - source: public.keys_c\n        cursor: updated_at\n        batch_rows: 2\n"
-        "      - source: public.keys_icu\n        cursor: updated_at\n        batch_rows: 2\n"
-        "      - source: public.keys_typed\n        batch_rows: 3\n",
+        "      - source: public.keys_c\n        cursor: updated_at\n        batch_rows: 2\n        "
+        "snapshot_chunk_rows: 2\n"
+        "      - source: public.keys_icu\n        cursor: updated_at\n        batch_rows: 2\n      "
+        "  snapshot_chunk_rows: 2\n"
+        "      - source: public.keys_typed\n        batch_rows: 3\n        snapshot_chunk_rows: "
+        "3\n",
         "parallel: 3\n");
     const std::string keys_c = "SELECT k, n, v, updated_at FROM keys_c ORDER BY k COLLATE \"C\", n";
     const std::string keys_icu = "SELECT k, v, updated_at FROM keys_icu ORDER BY k COLLATE \"C\"";
@@ -76,7 +79,7 @@ TEST_F(CopyKeys, TableWithoutPrimaryKeyUsesTheConfiguredKey) {
         INSERT INTO nopk (code, v) SELECT 'c' || g, g FROM generate_series(1, 100) g;)sql");
     const std::string yaml = config(
         "      - source: public.nopk\n        key: [code]\n        cursor: updated_at\n"
-        "        batch_rows: 7\n");
+        "        batch_rows: 7\n        snapshot_chunk_rows: 7\n");
     const std::string query = "SELECT code, v, updated_at FROM nopk ORDER BY code";
     CliResult first = run_once(yaml);
     ASSERT_EQ(first.exit_status, 0) << first.err;

@@ -64,9 +64,9 @@ TEST_F(CopyPrivilege, ColumnGrantsOnTheSelectedColumnsAreEnoughAndTheSecretNever
     const std::string role = create_login_role(password);
     exec_source("GRANT USAGE ON SCHEMA app TO " + role +
                 "; GRANT SELECT (id, name, email, updated_at) ON app.users TO " + role);
-    sync_twice(config_with_source(
-        dsn_as(Server::source, role, password),
-        "      - source: app.users\n        exclude: [secret]\n        batch_rows: 8\n"));
+    sync_twice(config_with_source(dsn_as(Server::source, role, password),
+                                  "      - source: app.users\n        exclude: [secret]\n        "
+                                  "batch_rows: 8\n        snapshot_chunk_rows: 8\n"));
 }
 
 // The same with a cursor column, which also takes the late-commit path for a role that cannot
@@ -80,7 +80,7 @@ TEST_F(CopyPrivilege, ColumnGrantsAreEnoughWithACursorColumn) {
     sync_twice(config_with_source(
         dsn_as(Server::source, role, password),
         "      - source: app.users\n        exclude: [secret]\n        cursor: updated_at\n"
-        "        batch_rows: 8\n"));
+        "        batch_rows: 8\n        snapshot_chunk_rows: 8\n"));
 }
 
 // The `xmin` cursor reads the system column xmin, which a column-level grant covers only when
@@ -96,7 +96,7 @@ TEST_F(CopyPrivilege, XminCursorWorksWhenXminIsGrantedToo) {
     sync_twice(config_with_source(
         dsn_as(Server::source, role, password),
         "      - source: app.users\n        exclude: [secret]\n        cursor: xmin\n"
-        "        batch_rows: 8\n"));
+        "        batch_rows: 8\n        snapshot_chunk_rows: 8\n"));
 }
 
 }  // namespace

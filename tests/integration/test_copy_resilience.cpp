@@ -31,9 +31,11 @@ class CopyResilience : public CopyTest {
     }
 
     static std::string tables() {
-        return "      - source: public.acct\n        cursor: updated_at\n        batch_rows: 500\n"
+        return "      - source: public.acct\n        cursor: updated_at\n        batch_rows: 500\n "
+               "       snapshot_chunk_rows: 500\n"
                "        poll_interval: 200ms\n"
-               "      - source: public.acct_x\n        batch_rows: 500\n"
+               "      - source: public.acct_x\n        batch_rows: 500\n        "
+               "snapshot_chunk_rows: 500\n"
                "        poll_interval: 200ms\n";
     }
 

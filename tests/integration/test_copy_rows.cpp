@@ -26,9 +26,9 @@ TEST_F(CopyRows, RowsThatStopMatchingTheFilterLeaveTheReplica) {
     }
     const std::string yaml = config(
         "      - source: public.orders_c\n        where: \"status <> 'draft'\"\n"
-        "        cursor: updated_at\n        batch_rows: 10\n"
+        "        cursor: updated_at\n        batch_rows: 10\n        snapshot_chunk_rows: 10\n"
         "      - source: public.orders_x\n        where: \"status <> 'draft'\"\n"
-        "        batch_rows: 10\n");
+        "        batch_rows: 10\n        snapshot_chunk_rows: 10\n");
     CliResult first = run_once(yaml);
     ASSERT_EQ(first.exit_status, 0) << first.err;
     for (const std::string table : {"orders_c", "orders_x"}) {
@@ -72,7 +72,7 @@ TEST_F(CopyRows, SoftDeletedRowsLeaveTheReplica) {
     }
     const std::string yaml = config(
         "      - source: public.users_c\n        soft_delete: deleted_at\n"
-        "        cursor: updated_at\n        batch_rows: 10\n"
+        "        cursor: updated_at\n        batch_rows: 10\n        snapshot_chunk_rows: 10\n"
         "      - source: public.users_x\n        soft_delete: deleted_at\n        batch_rows: "
         "10\n");
     CliResult first = run_once(yaml);
@@ -111,8 +111,9 @@ TEST_F(CopyRows, InsertModeNeverUpdatesARowAlreadyOnTheReplica) {
     }
     const std::string yaml = config(
         "      - source: public.log_c\n        mode: insert\n        cursor: updated_at\n"
-        "        batch_rows: 10\n"
-        "      - source: public.log_x\n        mode: insert\n        batch_rows: 10\n");
+        "        batch_rows: 10\n        snapshot_chunk_rows: 10\n"
+        "      - source: public.log_x\n        mode: insert\n        batch_rows: 10\n        "
+        "snapshot_chunk_rows: 10\n");
     CliResult first = run_once(yaml);
     ASSERT_EQ(first.exit_status, 0) << first.err;
     for (const std::string table : {"log_c", "log_x"}) {
@@ -145,8 +146,10 @@ TEST_F(CopyRows, MirrorAndCursorNoneRemoveRowsDeletedOnTheSource) {
                     " SELECT g, 'v' || g FROM generate_series(1, 50) g");
     }
     const std::string yaml = config(
-        "      - source: public.ref_none\n        cursor: none\n        batch_rows: 10\n"
-        "      - source: public.ref_mirror\n        mode: mirror\n        batch_rows: 10\n");
+        "      - source: public.ref_none\n        cursor: none\n        batch_rows: 10\n        "
+        "snapshot_chunk_rows: 10\n"
+        "      - source: public.ref_mirror\n        mode: mirror\n        batch_rows: 10\n        "
+        "snapshot_chunk_rows: 10\n");
     CliResult first = run_once(yaml);
     ASSERT_EQ(first.exit_status, 0) << first.err;
     for (const std::string table : {"ref_none", "ref_mirror"}) {
@@ -188,7 +191,7 @@ TEST_F(CopyRows, FilterAndSoftDeleteChangesDuringTheSnapshotConverge) {
     }
     const std::string options =
         "        where: \"status <> 'draft'\"\n        soft_delete: deleted_at\n"
-        "        batch_rows: 500\n        poll_interval: 200ms\n";
+        "        batch_rows: 500\n        snapshot_chunk_rows: 500\n        poll_interval: 200ms\n";
     const std::string yaml = config("      - source: public.subs_c\n        cursor: updated_at\n" +
                                         options + "      - source: public.subs_x\n" + options,
                                     "parallel: 2\n");
@@ -243,7 +246,8 @@ TEST_F(CopyRows, MoreTablesThanWorkersAllConverge) {
                     name + " (id, v) SELECT g, g FROM generate_series(1, 2000) g");
         tables += "      - source: public." + name + "\n" +
                   (i % 2 == 0 ? "        cursor: updated_at\n" : "") +
-                  "        batch_rows: 300\n        poll_interval: 200ms\n";
+                  "        batch_rows: 300\n        snapshot_chunk_rows: 300\n        "
+                  "poll_interval: 200ms\n";
     }
     SyncsetProcess daemon({"run"}, config(tables, "parallel: 2\n"));
     BackgroundWriter writer(source_dsn(), [](PlainConnection& conn, std::uint64_t n) {

@@ -151,7 +151,9 @@ std::string insert_rows() {
 TEST_F(CopyTypes, EveryCommonTypeCopiesExactlyInTheSnapshotAndTheIncrementalRound) {
     exec_source(k_schema);
     exec_source(insert_rows());
-    const std::string yaml = config("      - source: public.every_type\n        batch_rows: 7\n");
+    const std::string yaml = config(
+        "      - source: public.every_type\n        batch_rows: 7\n        snapshot_chunk_rows: "
+        "7\n");
     const std::string query = select_as_text(k_every_type_columns, "every_type");
 
     CliResult first = run_once(yaml);
