@@ -40,6 +40,44 @@ spdlog::level::level_enum to_spdlog(config::LogLevel level) {
     return spdlog::level::info;
 }
 
+// The level as the config spells it (`warn`, not spdlog's `warning`), for text and JSON.
+class LevelName final : public spdlog::custom_flag_formatter {
+public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&,
+                spdlog::memory_buf_t& dest) override {
+        std::string_view name = "info";
+        switch (msg.level) {
+            case spdlog::level::trace:
+                name = "trace";
+                break;
+            case spdlog::level::debug:
+                name = "debug";
+                break;
+            case spdlog::level::warn:
+                name = "warn";
+                break;
+            case spdlog::level::err:
+                name = "error";
+                break;
+            case spdlog::level::critical:
+                name = "critical";
+                break;
+            default:
+                break;
+        }
+        dest.append(name.data(), name.data() + name.size());
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override {
+        return std::make_unique<LevelName>();
+    }
+};
+
+std::unique_ptr<spdlog::pattern_formatter> make_formatter(const std::string& pattern) {
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<LevelName>('*').set_pattern(pattern);
+    return formatter;
+}
+
 void emit(spdlog::level::level_enum level, std::string_view message, Fields fields) {
     auto logger = spdlog::default_logger_raw();
     if (!logger->should_log(level)) {
@@ -100,11 +138,9 @@ void setup(config::LogLevel level, config::LogFormat format) {
     // Level names as users write them in the config (`warn`, not `warning`).
     spdlog::level::level_enum lvl = to_spdlog(level);
     if (format == config::LogFormat::json) {
-        logger->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-            R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})", spdlog::pattern_time_type::utc));
+        logger->set_formatter(make_formatter(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%*",%v})"));
     } else {
-        logger->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-            "%Y-%m-%dT%H:%M:%S.%eZ %-5l %v", spdlog::pattern_time_type::utc));
+        logger->set_formatter(make_formatter("%Y-%m-%dT%H:%M:%S.%eZ %-5* %v"));
     }
     logger->set_level(lvl);
     logger->flush_on(spdlog::level::info);
