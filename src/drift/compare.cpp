@@ -87,10 +87,13 @@ std::string where_clause(const std::vector<std::string>& parts) {
     return parts.empty() ? "" : " WHERE " + join(parts, " AND ");
 }
 
+// Key columns as text, under names of their own: an ORDER BY on the key must not resolve to
+// these text outputs, or keys would come back in text order (10 before 9).
 std::string key_texts(const copy::CopySpec& spec, Side side) {
     std::vector<std::string> out;
+    std::size_t i = 0;
     for (const auto& n : names(spec, side, spec.key_count)) {
-        out.push_back(n + "::text");
+        out.push_back(n + "::text AS syncset_k" + std::to_string(i++));
     }
     return join(out, ", ");
 }
@@ -171,7 +174,7 @@ std::string build_range_boundaries(const copy::CopySpec& spec, const KeyRange& r
            "syncset_n FROM " +
            spec.source_table + where_clause(conditions(spec, Side::source, range)) +
            ") AS s WHERE syncset_rn % greatest(1, ceil(syncset_n::numeric / " +
-           std::to_string(parts) + ")::bigint) = 0 AND syncset_rn > 1 ORDER BY " + key;
+           std::to_string(parts) + ")::bigint) = 0 AND syncset_rn > 1 ORDER BY syncset_rn";
 }
 
 std::string build_range_hashes(const copy::CopySpec& spec, Side side, const KeyRange& range) {
@@ -185,7 +188,8 @@ std::string build_key_hashes(const copy::CopySpec& spec, Side side,
     std::vector<std::string> parts = conditions(spec, side, KeyRange{});
     parts.push_back(key_tuple(spec, side) + " IN " + key_list(spec, keys));
     return "SELECT " + key_texts(spec, side) + ", " + row_hash(spec, side) + " FROM " +
-           table(spec, side) + where_clause(parts);
+           table(spec, side) + where_clause(parts) + " ORDER BY " +
+           join(names(spec, side, spec.key_count), ", ");
 }
 
 std::string build_copy_keys(const copy::CopySpec& spec,

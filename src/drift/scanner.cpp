@@ -1,5 +1,6 @@
 #include "syncset/drift/scanner.hpp"
 
+#include <map>
 #include <thread>
 
 #include "syncset/db/connection.hpp"
@@ -24,7 +25,6 @@ class Scanner {
 
     TableReport run() {
         auto started = Clock::now();
-        std::string seen_at = replica_clock();
         RangeSummary source_all = summary(Side::source, KeyRange{});
         RangeSummary replica_all = summary(Side::replica, KeyRange{});
         m_report.source_rows = source_all.rows;
@@ -33,13 +33,19 @@ class Scanner {
         if (!(source_all == replica_all)) {
             descend(KeyRange{}, source_all, replica_all, candidates);
         }
+        std::map<std::vector<std::string>, std::int64_t> before;
         if (!candidates.empty()) {
+            before = replica_hashes(all_keys(candidates));
             if (m_options.catch_up) {
                 m_options.catch_up();
             } else {
-                wait_for_loop(seen_at);
+                // Candidates are known now: wait for a batch that began after this moment.
+                wait_for_loop(replica_clock());
             }
             m_report.drift = recheck(candidates);
+            // Only rows the loop left alone meanwhile are drift: a row the loop rewrote is in
+            // flight (a hot row is always a little behind its source).
+            m_report.drift = untouched(m_report.drift, before);
         }
         if (m_options.repair && !m_report.drift.empty()) {
             repair(m_report.drift);
@@ -168,6 +174,51 @@ class Scanner {
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
+    }
+
+    static Keys all_keys(const Diff& d) {
+        Keys keys;
+        for (const Keys* list : {&d.missing, &d.extra, &d.different}) {
+            keys.insert(keys.end(), list->begin(), list->end());
+        }
+        return keys;
+    }
+
+    std::map<std::vector<std::string>, std::int64_t> replica_hashes(const Keys& keys) {
+        std::map<std::vector<std::string>, std::int64_t> out;
+        for (std::size_t i = 0; i < keys.size(); i += k_keys_per_query) {
+            Keys chunk(keys.begin() + static_cast<std::ptrdiff_t>(i),
+                       keys.begin() + static_cast<std::ptrdiff_t>(
+                                          std::min(keys.size(), i + k_keys_per_query)));
+            for (auto& r : rows(Side::replica, build_key_hashes(m_spec, Side::replica, chunk))) {
+                out.emplace(std::move(r.key), r.hash);
+            }
+        }
+        return out;
+    }
+
+    Diff untouched(const Diff& drift,
+                   const std::map<std::vector<std::string>, std::int64_t>& before) {
+        auto now = replica_hashes(all_keys(drift));
+        auto same = [&](const std::vector<std::string>& k) {
+            auto b = before.find(k);
+            auto n = now.find(k);
+            if (b == before.end() || n == now.end()) {
+                return (b == before.end()) == (n == now.end());
+            }
+            return b->second == n->second;
+        };
+        Diff out;
+        for (const auto& k : drift.missing)
+            if (same(k))
+                out.missing.push_back(k);
+        for (const auto& k : drift.extra)
+            if (same(k))
+                out.extra.push_back(k);
+        for (const auto& k : drift.different)
+            if (same(k))
+                out.different.push_back(k);
+        return out;
     }
 
     // The candidates' current hashes on both sides; what still differs.
