@@ -33,6 +33,12 @@ class Scanner {
         if (!(source_all == replica_all)) {
             descend(KeyRange{}, source_all, replica_all, candidates);
         }
+        if (m_spec.mode == config::Mode::insert) {
+            // Append-only by design: rows the source updated or deleted keep their old values
+            // on the replica. Only a row that never arrived is drift.
+            candidates.extra.clear();
+            candidates.different.clear();
+        }
         std::map<std::vector<std::string>, std::int64_t> before;
         if (!candidates.empty()) {
             before = replica_hashes(all_keys(candidates));
