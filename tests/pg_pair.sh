@@ -201,7 +201,9 @@ usage() {
 case $1 in source | replica) ;; *) usage ;; esac
 case ${3:-fast} in fast | immediate | smart) ;; *) usage ;; esac
 data="$data_root/$1"
-args=(-D "$data" -w -t 60)
+# Generous: a loaded machine can take long over a shutdown checkpoint, and a timed-out
+# restart leaves the server down for every test after it.
+args=(-D "$data" -w -t 300)
 case $2 in
     stop | restart) args+=(-m "${3:-fast}" "$2") ;;
     start) args+=(-l "$data/server.log" start) ;;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <random>
 
 #include "syncset/config/validate.hpp"
 #include "syncset/copy/sql.hpp"
@@ -10,6 +11,7 @@
 #include "syncset/daemon/schema_step.hpp"
 #include "syncset/db/connection.hpp"
 #include "syncset/db/dsn.hpp"
+#include "syncset/db/retry.hpp"
 #include "syncset/drift/scanner.hpp"
 #include "syncset/error.hpp"
 #include "syncset/json.hpp"
@@ -94,7 +96,32 @@ int cmd_run(const Options& options) {
                                    {"replicas", config.replicas.size()},
                                    {"source", db::redact_dsn(config.source_dsn)},
                                    {"once", options.once ? "true" : "false"}});
-    daemon::SourceView source = daemon::read_source(config);
+    static daemon::Signals signals;
+    daemon::install_signal_handlers(signals);
+    // A source that is restarting or briefly unreachable is waited for, as during the run;
+    // --once gives up after a few attempts. Errors waiting cannot fix end the run (exit 3).
+    daemon::SourceView source;
+    std::mt19937_64 random(std::random_device{}());
+    for (std::uint32_t failures = 1;; ++failures) {
+        try {
+            source = daemon::read_source(config);
+            break;
+        } catch (const Error& e) {
+            constexpr std::uint32_t k_once_attempts = 5;
+            if (signals.stop) {
+                return k_exit_ok;  // stopped while waiting: nothing was started
+            }
+            if (!e.retryable() || (options.once && failures >= k_once_attempts)) {
+                throw;
+            }
+            auto delay = std::chrono::milliseconds(db::next_delay_ms(
+                db::RetryPolicy{}, failures, std::uniform_real_distribution<double>(0, 1)(random)));
+            log::warn(
+                "source unavailable; retrying",
+                {{"error", e.what()}, {"retry_in_ms", static_cast<std::int64_t>(delay.count())}});
+            db::SystemRetryClock().sleep_for(delay, &signals.stop);
+        }
+    }
     // Every replica is planned read-only first: a problem anywhere stops the run before any
     // replica is changed. An unreachable replica does not hold back the others.
     std::vector<config::Problem> problems = source.problems;
@@ -112,8 +139,6 @@ int cmd_run(const Options& options) {
     if (!problems.empty()) {
         return report_problems(config, problems);
     }
-    static daemon::Signals signals;
-    daemon::install_signal_handlers(signals);
     int status = daemon::run(std::move(config), options.once, signals);
     log::info("syncset stopped", {{"exit_status", status}});
     return status;
