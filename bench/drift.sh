@@ -432,6 +432,7 @@ done
 
 free_gb=$(df -P -BG / | awk 'NR == 2 { sub("G", "", $4); print $4 }')
 log "free disk space on /: ${free_gb} GB"
+load_at_start=$(cut -d ' ' -f 1-3 /proc/loadavg)
 ((free_gb >= min_free_gb)) || die "only ${free_gb} GB free on /; the benchmark needs about ${min_free_gb} GB (MIN_FREE_GB)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/syncset-bench-drift.XXXXXXXX")
@@ -697,6 +698,7 @@ missed=0
 {
     echo
     echo "syncset drift benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $syncset_version, $built_from"
+    echo "  load average at the start: $load_at_start; at the end: $(cut -d ' ' -f 1-3 /proc/loadavg) (other work on the machine shows here)"
     echo "  $rows rows, source table $table_size, synced by syncset run --once in $sync_seconds s;" \
         "median of $repeat run(s); each figure next to its baseline from this same run"
     echo
@@ -762,7 +764,8 @@ missed=0
         "$(human "$clean_naive_src")" "$(human "$(per_mrow_side "$clean_naive_src" 1)")"
     printf '  %s differences, sync loop running (poll_interval %s): scan %.2f s; syncset CPU %.2f s;' \
         "$diffs" "$poll_interval" "$(median "${df_scan[@]}")" "$(median "${df_cpu[@]}")"
-    printf ' %s read in %.0f queries\n' "$(human "$db")" "$(median "${df_queries[@]}")"
+    printf ' %s read in %.0f queries; %.1f x the clean check\n' "$(human "$db")" "$(median "${df_queries[@]}")" \
+        "$(ratio "$dw" "$w")"
     printf '  --repair (finds them again, then fixes): %.2f s; check right after it: %.2f s, in sync; replica checksum equals the source\n' \
         "$(median "${rp_wall[@]}")" "$(median "${rp_after[@]}")"
     printf '    rows --repair reported as repaired, per round: %s (%s differences injected)\n' "${rp_count[*]}" "$diffs"
