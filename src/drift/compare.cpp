@@ -166,6 +166,19 @@ std::string build_range_summary(const copy::CopySpec& spec, Side side, const Key
            table(spec, side) + where_clause(conditions(spec, side, range));
 }
 
+std::string build_split_summary(const copy::CopySpec& spec, Side side, const KeyRange& range,
+                                const std::vector<std::vector<std::string>>& boundaries) {
+    std::string bucket = "CASE";
+    for (std::size_t i = 0; i < boundaries.size(); ++i) {
+        bucket += " WHEN " + key_tuple(spec, side) + " < " + key_literal(spec, boundaries[i]) +
+                  " THEN " + std::to_string(i);
+    }
+    bucket += " ELSE " + std::to_string(boundaries.size()) + " END";
+    return "SELECT syncset_b, count(*), sum(syncset_h)::text FROM (SELECT " + bucket +
+           " AS syncset_b, " + row_hash(spec, side) + " AS syncset_h FROM " + table(spec, side) +
+           where_clause(conditions(spec, side, range)) + ") AS s GROUP BY syncset_b";
+}
+
 std::string build_range_boundaries(const copy::CopySpec& spec, const KeyRange& range, int parts) {
     std::string key = join(names(spec, Side::source, spec.key_count), ", ");
     return "SELECT " + key_texts(spec, Side::source) + " FROM (SELECT " + key +

@@ -39,20 +39,25 @@ class Scanner {
             candidates.extra.clear();
             candidates.different.clear();
         }
-        std::map<std::vector<std::string>, std::int64_t> before;
-        if (!candidates.empty()) {
-            before = replica_hashes(all_keys(candidates));
+        // A difference counts only if it survives the copy loop: each round waits for a batch
+        // that began after the round did, re-checks, and drops rows the loop rewrote meanwhile
+        // (in flight; a hot row always trails its source a little). Rounds go on only while
+        // a loop is making progress, so `check` without a daemon waits once.
+        constexpr int k_rounds = 3;
+        for (int round = 0; round < k_rounds && !candidates.empty(); ++round) {
+            auto before = replica_hashes(all_keys(candidates));
+            bool loop_ran = true;
             if (m_options.catch_up) {
                 m_options.catch_up();
             } else {
-                // Candidates are known now: wait for a batch that began after this moment.
-                wait_for_loop(replica_clock());
+                loop_ran = wait_for_loop(replica_clock());
             }
-            m_report.drift = recheck(candidates);
-            // Only rows the loop left alone meanwhile are drift: a row the loop rewrote is in
-            // flight (a hot row is always a little behind its source).
-            m_report.drift = untouched(m_report.drift, before);
+            candidates = untouched(recheck(candidates), before);
+            if (!loop_ran) {
+                break;
+            }
         }
+        m_report.drift = std::move(candidates);
         if (m_options.repair && !m_report.drift.empty()) {
             repair(m_report.drift);
             m_report.after_repair = recheck(m_report.drift);
@@ -86,6 +91,22 @@ class Scanner {
         RangeSummary result{parse_int64(r.value(0, 0)), std::string(r.value(0, 1))};
         pace(result.rows, started);
         return result;
+    }
+
+    std::vector<RangeSummary> split_summary(Side s, const KeyRange& range, const Keys& boundaries) {
+        auto started = Clock::now();
+        db::Result r = query(s, build_split_summary(m_spec, s, range, boundaries));
+        std::vector<RangeSummary> out(boundaries.size() + 1, RangeSummary{0, "0"});
+        std::int64_t rows = 0;
+        for (int i = 0; i < r.rows(); ++i) {
+            auto bucket = static_cast<std::size_t>(parse_int64(r.value(i, 0)));
+            if (bucket < out.size()) {
+                out[bucket] = RangeSummary{parse_int64(r.value(i, 1)), std::string(r.value(i, 2))};
+                rows += out[bucket].rows;
+            }
+        }
+        pace(rows, started);
+        return out;
     }
 
     // Keeps the average scan rate at or under the limit, so a scan never loads a side much.
@@ -145,11 +166,14 @@ class Scanner {
                 boundaries.push_back(std::move(key));
             }
             if (!boundaries.empty()) {
-                for (const KeyRange& part : split_range(range, boundaries)) {
-                    RangeSummary s = summary(Side::source, part);
-                    RangeSummary r = summary(Side::replica, part);
-                    if (!(s == r)) {
-                        descend(part, s, r, out);
+                // One grouped scan per side sums every piece: 2 queries per split, not 2 per
+                // piece.
+                std::vector<KeyRange> parts = split_range(range, boundaries);
+                std::vector<RangeSummary> s = split_summary(Side::source, range, boundaries);
+                std::vector<RangeSummary> r = split_summary(Side::replica, range, boundaries);
+                for (std::size_t i = 0; i < parts.size(); ++i) {
+                    if (!(s[i] == r[i])) {
+                        descend(parts[i], s[i], r[i], out);
                     }
                 }
                 return;
@@ -167,7 +191,8 @@ class Scanner {
 
     // Rows in flight are not drift: wait until the table's loop has committed a batch after
     // the scan began (bounded, since `check` may run without a daemon).
-    void wait_for_loop(const std::string& seen_at) {
+    // True when the table's loop committed a batch after `seen_at` (false: timed out).
+    bool wait_for_loop(const std::string& seen_at) {
         auto deadline = Clock::now() + m_options.recheck_timeout;
         while (Clock::now() < deadline && !(m_stop != nullptr && *m_stop)) {
             db::Result r = m_replica.exec_params(
@@ -176,10 +201,11 @@ class Scanner {
                     ".tables WHERE target_schema = $2 AND target_name = $3), false)::text",
                 {seen_at, m_options.target_schema, m_options.target_name});
             if (r.value(0, 0) == "true") {
-                return;
+                return true;
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
+        return false;
     }
 
     static Keys all_keys(const Diff& d) {

@@ -340,3 +340,18 @@ TEST(DriftSql, RepairReadsTheKeysFromTheFilteredSourceAndDeletesOnTheReplica) {
 
 }  // namespace
 }  // namespace syncset::drift
+
+namespace syncset::drift {
+namespace {
+
+TEST(DriftSql, SplitSummarySumsEveryPieceOfARangeInOneScanPerSide) {
+    auto spec = single_key_spec();
+    EXPECT_EQ(build_split_summary(spec, Side::replica, KeyRange{{"10"}, {}}, {{"20"}, {"30"}}),
+              "SELECT syncset_b, count(*), sum(syncset_h)::text FROM (SELECT CASE WHEN (\"id\") < "
+              "('20'::bigint) THEN 0 WHEN (\"id\") < ('30'::bigint) THEN 1 ELSE 2 END AS "
+              "syncset_b, hashtextextended(ROW(\"id\", \"memo\")::text, 0) AS syncset_h FROM "
+              "\"billing\".\"orders\" WHERE (\"id\") >= ('10'::bigint)) AS s GROUP BY syncset_b");
+}
+
+}  // namespace
+}  // namespace syncset::drift
