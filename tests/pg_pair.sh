@@ -211,12 +211,25 @@ case $2 in
     *) usage ;;
 esac
 [[ $2 == restart ]] && args=(-l "$data/server.log" "${args[@]}")
-if [[ -n $run_as && $(id -un) != "$run_as" ]]; then
-    ((EUID == 0)) || { echo "$0: must run as root or $run_as" >&2; exit 1; }
-    cd /
-    exec runuser -u "$run_as" -- "$pg_bin/pg_ctl" "${args[@]}"
-fi
-exec "$pg_bin/pg_ctl" "${args[@]}"
+run_pg_ctl() {
+    if [[ -n $run_as && $(id -un) != "$run_as" ]]; then
+        ((EUID == 0)) || { echo "$0: must run as root or $run_as" >&2; exit 1; }
+        (cd / && runuser -u "$run_as" -- "$pg_bin/pg_ctl" "$@")
+    else
+        "$pg_bin/pg_ctl" "$@"
+    fi
+}
+run_pg_ctl "${args[@]}" && exit 0
+status=$?
+[[ $2 == start || $2 == restart ]] || exit "$status"
+# After an immediate stop, backends that have not exited yet keep the old shared memory
+# attached and a new postmaster refuses to start: try again for a while.
+for _ in $(seq 60); do
+    sleep 1
+    run_pg_ctl -D "$data" -w -t 300 status >/dev/null 2>&1 && exit 0
+    run_pg_ctl -D "$data" -l "$data/server.log" -w -t 300 start >/dev/null 2>&1 && exit 0
+done
+exit "$status"
 EOF
     chmod 755 "$pair_dir/pg_ctl.sh"
 }
