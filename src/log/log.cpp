@@ -42,7 +42,7 @@ spdlog::level::level_enum to_spdlog(config::LogLevel level) {
 
 // The level as the config spells it (`warn`, not spdlog's `warning`), for text and JSON.
 class LevelName final : public spdlog::custom_flag_formatter {
-public:
+  public:
     void format(const spdlog::details::log_msg& msg, const std::tm&,
                 spdlog::memory_buf_t& dest) override {
         std::string_view name = "info";

@@ -48,7 +48,7 @@ struct Expected {
 };
 
 class DriftCheck : public CopyTest {
-protected:
+  protected:
     // A table entry synced by `cursor: updated_at` with a short poll interval: the scanner's
     // re-check waits at most 2 x poll_interval + 1 s for the (absent) loop.
     static std::string entry(const std::string& table, const std::string& options = "") {
@@ -186,7 +186,8 @@ protected:
             const std::string keys_line = text.out.substr(at, text.out.find('\n', at) - at);
             for (const auto& key : keys) {
                 std::string shown = "(" + key + ")";
-                for (std::size_t p = shown.find('|'); p != std::string::npos; p = shown.find('|', p)) {
+                for (std::size_t p = shown.find('|'); p != std::string::npos;
+                     p = shown.find('|', p)) {
                     shown.replace(p, 1, ", ");
                 }
                 EXPECT_NE(keys_line.find(shown), std::string::npos)
@@ -200,9 +201,8 @@ protected:
         CliResult repair = check(yaml, {"--repair", "--json"});
         EXPECT_EQ(repair.exit_status, 0) << describe(repair);
         TableCheck fixed = parse(repair.out, target);
-        const auto total = static_cast<std::int64_t>(expected.missing.size() +
-                                                     expected.extra.size() +
-                                                     expected.different.size());
+        const auto total = static_cast<std::int64_t>(
+            expected.missing.size() + expected.extra.size() + expected.different.size());
         EXPECT_EQ(fixed.status, "drift") << repair.out;  // what it found, before repairing
         EXPECT_EQ(fixed.missing + fixed.extra + fixed.different, total) << repair.out;
         EXPECT_EQ(fixed.repaired, total) << repair.out;
@@ -227,16 +227,19 @@ protected:
 
     // items: bigint key, the columns the value kinds below need, and a cursor column.
     void create_items(int rows = 200) {
-        exec_source("CREATE TABLE items (id bigint PRIMARY KEY, name text, score float8, "
-                    "at timestamptz, doc jsonb, updated_at timestamptz NOT NULL DEFAULT now()); "
-                    "INSERT INTO items (id, name, score, at, doc) SELECT g, 'name ' || g, g / 4.0, "
-                    "'2024-05-01 12:00:00.123456+00'::timestamptz + g * interval '1 minute', "
-                    "jsonb_build_object('g', g, 'tags', jsonb_build_array('a', g)) "
-                    "FROM generate_series(1, " + std::to_string(rows) + ") g");
+        exec_source(
+            "CREATE TABLE items (id bigint PRIMARY KEY, name text, score float8, "
+            "at timestamptz, doc jsonb, updated_at timestamptz NOT NULL DEFAULT now()); "
+            "INSERT INTO items (id, name, score, at, doc) SELECT g, 'name ' || g, g / 4.0, "
+            "'2024-05-01 12:00:00.123456+00'::timestamptz + g * interval '1 minute', "
+            "jsonb_build_object('g', g, 'tags', jsonb_build_array('a', g)) "
+            "FROM generate_series(1, " +
+            std::to_string(rows) + ") g");
     }
 
-    static constexpr const char* k_items = "SELECT id, name, score, at, doc, updated_at FROM items "
-                                           "ORDER BY id";
+    static constexpr const char* k_items =
+        "SELECT id, name, score, at, doc, updated_at FROM items "
+        "ORDER BY id";
 
     // Creates items, syncs it with `run --once`, and checks the copy is exact.
     std::string synced_items(const std::string& options = "") {
@@ -258,17 +261,18 @@ class DriftScanSql : public PgPairTest {};
 // and empty ranges: every row is still covered, but rows are compared in several ranges, which
 // multiplies the queries and the bytes read.
 TEST_F(DriftScanSql, BoundariesComeBackInKeyOrder) {
-    exec_source("CREATE TABLE b (id bigint PRIMARY KEY, v int); INSERT INTO b "
-                "SELECT 2 * g, g FROM generate_series(1, 20000) g; "
-                "CREATE TABLE c (tenant int, code text, PRIMARY KEY (tenant, code)); INSERT INTO c "
-                "SELECT g % 12, 'k' || g FROM generate_series(1, 5000) g");
+    exec_source(
+        "CREATE TABLE b (id bigint PRIMARY KEY, v int); INSERT INTO b "
+        "SELECT 2 * g, g FROM generate_series(1, 20000) g; "
+        "CREATE TABLE c (tenant int, code text, PRIMARY KEY (tenant, code)); INSERT INTO c "
+        "SELECT g % 12, 'k' || g FROM generate_series(1, 5000) g");
     copy::CopySpec single;
     single.source_table = "\"public\".\"b\"";
     single.target_table = "\"public\".\"b\"";
     single.columns = {{"id", "id", "bigint"}, {"v", "v", "integer"}};
     single.key_count = 1;
-    db::Result r = connection(Server::source).query(
-        drift::build_range_boundaries(single, drift::KeyRange{}, 16));
+    db::Result r = connection(Server::source)
+                       .query(drift::build_range_boundaries(single, drift::KeyRange{}, 16));
     std::vector<long long> ids;
     std::string shown;
     for (int i = 0; i < r.rows(); ++i) {
@@ -288,8 +292,8 @@ TEST_F(DriftScanSql, BoundariesComeBackInKeyOrder) {
     composite.target_table = "\"public\".\"c\"";
     composite.columns = {{"tenant", "tenant", "integer"}, {"code", "code", "text"}};
     composite.key_count = 2;
-    db::Result c = connection(Server::source).query(
-        drift::build_range_boundaries(composite, drift::KeyRange{}, 16));
+    db::Result c = connection(Server::source)
+                       .query(drift::build_range_boundaries(composite, drift::KeyRange{}, 16));
     std::vector<std::pair<int, std::string>> keys;
     shown.clear();
     for (int i = 0; i < c.rows(); ++i) {
@@ -322,8 +326,9 @@ TEST_F(DriftCheck, RowDeletedOnTheReplicaIsMissingAndRepairRestoresIt) {
 // Rows before the first and after the last source key: the outer ranges are open.
 TEST_F(DriftCheck, RowsOnlyOnTheReplicaAreExtraAtEitherEndOfTheKeyRange) {
     const std::string yaml = synced_items();
-    exec_replica("INSERT INTO items (id, name, updated_at) VALUES (-5, 'before', now()), "
-                 "(1000, 'after', now()), (100000000000, 'far', now())");
+    exec_replica(
+        "INSERT INTO items (id, name, updated_at) VALUES (-5, 'before', now()), "
+        "(1000, 'after', now()), (100000000000, 'far', now())");
     expect_found_and_repaired(yaml, "public.items", {{}, {"-5", "1000", "100000000000"}, {}},
                               k_items, k_items);
 }
@@ -348,26 +353,31 @@ TEST_F(DriftCheck, ColumnChangedOnTheSourceWithoutTheCursorIsDifferent) {
 
 TEST_F(DriftCheck, NullAndEmptyStringAreDifferent) {
     create_items();
-    exec_source("UPDATE items SET name = NULL WHERE id = 20; UPDATE items SET name = '' WHERE id = 21");
+    exec_source(
+        "UPDATE items SET name = NULL WHERE id = 20; UPDATE items SET name = '' WHERE id = 21");
     const std::string yaml = config(entry("items"));
     ASSERT_EQ(run_once(yaml).exit_status, 0);
     expect_same_rows(k_items, k_items);
-    exec_replica("UPDATE items SET name = '' WHERE id = 20; UPDATE items SET name = NULL WHERE id = 21");
+    exec_replica(
+        "UPDATE items SET name = '' WHERE id = 20; UPDATE items SET name = NULL WHERE id = 21");
     expect_found_and_repaired(yaml, "public.items", {{}, {}, {"20", "21"}}, k_items, k_items);
-    EXPECT_EQ(query_replica_rows("SELECT id::text, name FROM items WHERE id IN (20, 21) ORDER BY id"),
-              (Rows{{"20", std::nullopt}, {"21", ""}}));
+    EXPECT_EQ(
+        query_replica_rows("SELECT id::text, name FROM items WHERE id IN (20, 21) ORDER BY id"),
+        (Rows{{"20", std::nullopt}, {"21", ""}}));
 }
 
 // -0 = 0 for float equality, but they are different values (1/-0 is -Infinity) and the copy
 // loop keeps the sign: a replica that lost it has drifted.
 TEST_F(DriftCheck, NegativeZeroAndZeroFloatsAreDifferent) {
     create_items();
-    exec_source("UPDATE items SET score = '-0' WHERE id = 30; UPDATE items SET score = 0 WHERE id = 31");
+    exec_source(
+        "UPDATE items SET score = '-0' WHERE id = 30; UPDATE items SET score = 0 WHERE id = 31");
     const std::string yaml = config(entry("items"));
     ASSERT_EQ(run_once(yaml).exit_status, 0);
     expect_same_rows(k_items, k_items);
-    exec_replica("UPDATE items SET score = 0 WHERE id = 30; "
-                 "UPDATE items SET score = '-0' WHERE id = 31");
+    exec_replica(
+        "UPDATE items SET score = 0 WHERE id = 30; "
+        "UPDATE items SET score = '-0' WHERE id = 31");
     expect_found_and_repaired(yaml, "public.items", {{}, {}, {"30", "31"}}, k_items, k_items);
     EXPECT_EQ(query_replica_rows("SELECT id::text, score::text FROM items WHERE id IN (30, 31) "
                                  "ORDER BY id"),
@@ -384,10 +394,12 @@ TEST_F(DriftCheck, TimestamptzOneMicrosecondApartIsDifferent) {
 // there is nothing to report.
 TEST_F(DriftCheck, JsonbWithKeysInAnotherOrderIsNotDrift) {
     create_items();
-    exec_source(R"sql(UPDATE items SET doc = '{"a": 1, "b": {"x": [1, 2], "y": null}}' WHERE id = 50)sql");
+    exec_source(
+        R"sql(UPDATE items SET doc = '{"a": 1, "b": {"x": [1, 2], "y": null}}' WHERE id = 50)sql");
     const std::string yaml = config(entry("items"));
     ASSERT_EQ(run_once(yaml).exit_status, 0);
-    exec_replica(R"sql(UPDATE items SET doc = '{"b": {"y": null,   "x": [1,2]}, "a": 1}' WHERE id = 50)sql");
+    exec_replica(
+        R"sql(UPDATE items SET doc = '{"b": {"y": null,   "x": [1,2]}, "a": 1}' WHERE id = 50)sql");
     exec_source(R"sql(UPDATE items SET doc = '{"b":{"x":[1,2],"y":null},"a":1}' WHERE id = 50)sql");
     TableCheck t = expect_clean(yaml, "public.items");
     EXPECT_EQ(t.source_rows, 200);
@@ -399,14 +411,16 @@ TEST_F(DriftCheck, JsonbWithKeysInAnotherOrderIsNotDrift) {
 // A replica row the row filter excludes on the source (here it was put there by hand; a
 // filter edited to be narrower leaves the same) is extra.
 TEST_F(DriftCheck, RowOutsideTheRowFilterOnTheReplicaIsExtra) {
-    exec_source("CREATE TABLE orders (id int PRIMARY KEY, status text NOT NULL, amount numeric, "
-                "updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO orders (id, status, "
-                "amount) SELECT g, (ARRAY['draft','paid','shipped'])[1 + g % 3], g * 1.5 "
-                "FROM generate_series(1, 300) g");
+    exec_source(
+        "CREATE TABLE orders (id int PRIMARY KEY, status text NOT NULL, amount numeric, "
+        "updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO orders (id, status, "
+        "amount) SELECT g, (ARRAY['draft','paid','shipped'])[1 + g % 3], g * 1.5 "
+        "FROM generate_series(1, 300) g");
     const std::string yaml = config(entry("orders", "        where: \"status <> 'draft'\"\n"));
     ASSERT_EQ(run_once(yaml).exit_status, 0);
-    const std::string selected = "SELECT id, status, amount, updated_at FROM orders "
-                                 "WHERE status <> 'draft' ORDER BY id";
+    const std::string selected =
+        "SELECT id, status, amount, updated_at FROM orders "
+        "WHERE status <> 'draft' ORDER BY id";
     const std::string all = "SELECT id, status, amount, updated_at FROM orders ORDER BY id";
     expect_same_rows(selected, all);
     // id 3 is a draft on the source: copied by hand, exactly as it is there.
@@ -416,13 +430,15 @@ TEST_F(DriftCheck, RowOutsideTheRowFilterOnTheReplicaIsExtra) {
 
 // A row soft-deleted on the source without moving the cursor stays on the replica: extra.
 TEST_F(DriftCheck, RowSoftDeletedBehindTheCursorIsExtra) {
-    exec_source("CREATE TABLE users (id int PRIMARY KEY, name text, deleted_at timestamptz, "
-                "updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO users (id, name) "
-                "SELECT g, 'u' || g FROM generate_series(1, 100) g");
+    exec_source(
+        "CREATE TABLE users (id int PRIMARY KEY, name text, deleted_at timestamptz, "
+        "updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO users (id, name) "
+        "SELECT g, 'u' || g FROM generate_series(1, 100) g");
     const std::string yaml = config(entry("users", "        soft_delete: deleted_at\n"));
     ASSERT_EQ(run_once(yaml).exit_status, 0);
-    const std::string selected = "SELECT id, name, deleted_at, updated_at FROM users "
-                                 "WHERE deleted_at IS NULL ORDER BY id";
+    const std::string selected =
+        "SELECT id, name, deleted_at, updated_at FROM users "
+        "WHERE deleted_at IS NULL ORDER BY id";
     const std::string all = "SELECT id, name, deleted_at, updated_at FROM users ORDER BY id";
     expect_same_rows(selected, all);
     exec_source("UPDATE users SET deleted_at = now() WHERE id = 77");
@@ -433,8 +449,9 @@ TEST_F(DriftCheck, RowSoftDeletedBehindTheCursorIsExtra) {
 // excluded column's value never matters and a renamed column is compared under its new name.
 TEST_F(DriftCheck, RenamedAndExcludedColumnsAreComparedAsSelected) {
     create_items();
-    const std::string yaml = config(entry("items", "        exclude: [doc]\n"
-                                                   "        rename: {name: label}\n"));
+    const std::string yaml = config(entry("items",
+                                          "        exclude: [doc]\n"
+                                          "        rename: {name: label}\n"));
     ASSERT_EQ(run_once(yaml).exit_status, 0);
     const std::string source_q = "SELECT id, name, score, at, updated_at FROM items ORDER BY id";
     const std::string replica_q = "SELECT id, label, score, at, updated_at FROM items ORDER BY id";
@@ -450,68 +467,73 @@ TEST_F(DriftCheck, RenamedAndExcludedColumnsAreComparedAsSelected) {
 // Each key type with one row of each kind, in a table big enough to be split into ranges at
 // source keys (the boundaries are sent back as literals of the key type).
 TEST_F(DriftCheck, CompositeIntTextKey) {
-    exec_source("CREATE TABLE kv (tenant int, code text, v text, "
-                "updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant, code)); "
-                "INSERT INTO kv (tenant, code, v) SELECT g % 7, 'c' || (g * 13 % 1000), 'v' || g "
-                "FROM generate_series(1, 1000) g ON CONFLICT DO NOTHING; "
-                "INSERT INTO kv (tenant, code, v) VALUES (3, 'it''s, \"odd\"', 'x'), (3, '', 'e')");
+    exec_source(
+        "CREATE TABLE kv (tenant int, code text, v text, "
+        "updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant, code)); "
+        "INSERT INTO kv (tenant, code, v) SELECT g % 7, 'c' || (g * 13 % 1000), 'v' || g "
+        "FROM generate_series(1, 1000) g ON CONFLICT DO NOTHING; "
+        "INSERT INTO kv (tenant, code, v) VALUES (3, 'it''s, \"odd\"', 'x'), (3, '', 'e')");
     const std::string yaml = config(entry("kv"));
     ASSERT_EQ(run_once(yaml).exit_status, 0);
     const std::string q = "SELECT tenant, code, v, updated_at FROM kv ORDER BY tenant, code";
     expect_same_rows(q, q);
-    exec_replica("DELETE FROM kv WHERE tenant = 3 AND code = 'it''s, \"odd\"'; "
-                 "INSERT INTO kv (tenant, code, v, updated_at) VALUES (3, 'c1', 'x', now()), "
-                 "(99, 'zzz', 'x', now()); "
-                 "UPDATE kv SET v = 'changed' WHERE tenant = 3 AND code = ''");
+    exec_replica(
+        "DELETE FROM kv WHERE tenant = 3 AND code = 'it''s, \"odd\"'; "
+        "INSERT INTO kv (tenant, code, v, updated_at) VALUES (3, 'c1', 'x', now()), "
+        "(99, 'zzz', 'x', now()); "
+        "UPDATE kv SET v = 'changed' WHERE tenant = 3 AND code = ''");
     const std::string c1_on_source =
         query_value(Server::source, "SELECT count(*) FROM kv WHERE tenant = 3 AND code = 'c1'");
     ASSERT_EQ(c1_on_source, "0") << "pick a key the source lacks";
-    expect_found_and_repaired(yaml, "public.kv",
-                              {{"3|it's, \"odd\""}, {"3|c1", "99|zzz"}, {"3|"}}, q, q);
+    expect_found_and_repaired(yaml, "public.kv", {{"3|it's, \"odd\""}, {"3|c1", "99|zzz"}, {"3|"}},
+                              q, q);
 }
 
 TEST_F(DriftCheck, UuidKey) {
-    exec_source("CREATE TABLE docs (id uuid PRIMARY KEY, body text, "
-                "updated_at timestamptz NOT NULL DEFAULT now()); "
-                "INSERT INTO docs (id, body) SELECT md5(g::text)::uuid, 'b' || g "
-                "FROM generate_series(1, 1000) g");
+    exec_source(
+        "CREATE TABLE docs (id uuid PRIMARY KEY, body text, "
+        "updated_at timestamptz NOT NULL DEFAULT now()); "
+        "INSERT INTO docs (id, body) SELECT md5(g::text)::uuid, 'b' || g "
+        "FROM generate_series(1, 1000) g");
     const std::string yaml = config(entry("docs"));
     ASSERT_EQ(run_once(yaml).exit_status, 0);
     const std::string q = "SELECT id, body, updated_at FROM docs ORDER BY id";
     expect_same_rows(q, q);
     const std::string gone = query_value(Server::source, "SELECT md5('10')::uuid::text");
     const std::string changed = query_value(Server::source, "SELECT md5('500')::uuid::text");
-    exec_replica("DELETE FROM docs WHERE id = '" + gone + "'; "
+    exec_replica("DELETE FROM docs WHERE id = '" + gone +
+                 "'; "
                  "INSERT INTO docs VALUES ('00000000-0000-0000-0000-000000000000', 'x', now()), "
                  "('ffffffff-ffff-ffff-ffff-ffffffffffff', 'y', now()); "
-                 "UPDATE docs SET body = 'changed' WHERE id = '" + changed + "'");
-    expect_found_and_repaired(yaml, "public.docs",
-                              {{gone},
-                               {"00000000-0000-0000-0000-000000000000",
-                                "ffffffff-ffff-ffff-ffff-ffffffffffff"},
-                               {changed}},
-                              q, q);
+                 "UPDATE docs SET body = 'changed' WHERE id = '" +
+                 changed + "'");
+    expect_found_and_repaired(
+        yaml, "public.docs",
+        {{gone},
+         {"00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff"},
+         {changed}},
+        q, q);
 }
 
 // Text keys that need quoting and whose order is the collation's, not the bytes'.
 TEST_F(DriftCheck, TextKey) {
-    exec_source("CREATE TABLE tags (name text PRIMARY KEY, n int, "
-                "updated_at timestamptz NOT NULL DEFAULT now()); "
-                "INSERT INTO tags (name, n) SELECT 'tag ' || g, g FROM generate_series(1, 1000) g; "
-                "INSERT INTO tags (name, n) VALUES ('O''Neil', 1), ('a,b', 2), ('(x)', 3), "
-                "('back\\slash', 4), ('Ünïcode', 5), ('B upper', 6), ('b lower', 7), ('', 8)");
+    exec_source(
+        "CREATE TABLE tags (name text PRIMARY KEY, n int, "
+        "updated_at timestamptz NOT NULL DEFAULT now()); "
+        "INSERT INTO tags (name, n) SELECT 'tag ' || g, g FROM generate_series(1, 1000) g; "
+        "INSERT INTO tags (name, n) VALUES ('O''Neil', 1), ('a,b', 2), ('(x)', 3), "
+        "('back\\slash', 4), ('Ünïcode', 5), ('B upper', 6), ('b lower', 7), ('', 8)");
     const std::string yaml = config(entry("tags"));
     ASSERT_EQ(run_once(yaml).exit_status, 0);
     const std::string q = "SELECT name, n, updated_at FROM tags ORDER BY name";
     expect_same_rows(q, q);
-    exec_replica("DELETE FROM tags WHERE name IN ('O''Neil', 'tag 500'); "
-                 "INSERT INTO tags VALUES ('zz extra', 1, now()), (' leading', 2, now()); "
-                 "UPDATE tags SET n = -1 WHERE name IN ('back\\slash', 'Ünïcode', '')");
-    expect_found_and_repaired(yaml, "public.tags",
-                              {{"O'Neil", "tag 500"},
-                               {" leading", "zz extra"},
-                               {"", "back\\slash", "Ünïcode"}},
-                              q, q);
+    exec_replica(
+        "DELETE FROM tags WHERE name IN ('O''Neil', 'tag 500'); "
+        "INSERT INTO tags VALUES ('zz extra', 1, now()), (' leading', 2, now()); "
+        "UPDATE tags SET n = -1 WHERE name IN ('back\\slash', 'Ünïcode', '')");
+    expect_found_and_repaired(
+        yaml, "public.tags",
+        {{"O'Neil", "tag 500"}, {" leading", "zz extra"}, {"", "back\\slash", "Ünïcode"}}, q, q);
 }
 
 // ---- scale and cost -----------------------------------------------------------------------
@@ -521,9 +543,10 @@ TEST_F(DriftCheck, TextKey) {
 // replica equal to the source) while reading well under 2 KB per differing row.
 TEST_F(DriftCheck, HundredScatteredDifferencesInTwentyThousandRowsAreFoundExactly) {
     // Even ids on the source, so replica-only rows can sit between them.
-    exec_source("CREATE TABLE big (id bigint PRIMARY KEY, a int, b text, "
-                "updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO big (id, a, b) "
-                "SELECT 2 * g, g % 97, repeat('x', 20) || g FROM generate_series(1, 20000) g");
+    exec_source(
+        "CREATE TABLE big (id bigint PRIMARY KEY, a int, b text, "
+        "updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO big (id, a, b) "
+        "SELECT 2 * g, g % 97, repeat('x', 20) || g FROM generate_series(1, 20000) g");
     const std::string yaml = config(entry("big"));
     ASSERT_EQ(run_once(yaml).exit_status, 0);
     const std::string q = "SELECT id, a, b, updated_at FROM big ORDER BY id";
@@ -591,9 +614,10 @@ TEST_F(DriftCheck, HundredScatteredDifferencesInTwentyThousandRowsAreFoundExactl
 
 // A clean table costs one summary query per side and a few bytes, whatever its size.
 TEST_F(DriftCheck, CleanTwentyThousandRowTableReadsAFewBytesInTwoQueries) {
-    exec_source("CREATE TABLE big (id bigint PRIMARY KEY, a int, b text, "
-                "updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO big (id, a, b) "
-                "SELECT g, g % 97, repeat('x', 200) || g FROM generate_series(1, 20000) g");
+    exec_source(
+        "CREATE TABLE big (id bigint PRIMARY KEY, a int, b text, "
+        "updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO big (id, a, b) "
+        "SELECT g, g % 97, repeat('x', 200) || g FROM generate_series(1, 20000) g");
     const std::string yaml = config(entry("big"));
     ASSERT_EQ(run_once(yaml).exit_status, 0);
     TableCheck t = expect_clean(yaml, "public.big");
@@ -609,10 +633,11 @@ TEST_F(DriftCheck, CleanTwentyThousandRowTableReadsAFewBytesInTwoQueries) {
 
 TEST_F(DriftCheck, QuietSyncedDatabaseReportsZeroEveryTime) {
     create_items();
-    exec_source("CREATE TABLE kv (tenant int, code text, v text, "
-                "updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant, code)); "
-                "INSERT INTO kv (tenant, code, v) SELECT g % 5, 'k' || g, NULL "
-                "FROM generate_series(1, 500) g");
+    exec_source(
+        "CREATE TABLE kv (tenant int, code text, v text, "
+        "updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant, code)); "
+        "INSERT INTO kv (tenant, code, v) SELECT g % 5, 'k' || g, NULL "
+        "FROM generate_series(1, 500) g");
     const std::string yaml = config(entry("items") + entry("kv"));
     ASSERT_EQ(run_once(yaml).exit_status, 0);
     for (int round = 1; round <= 3; ++round) {
@@ -633,9 +658,10 @@ TEST_F(DriftCheck, QuietSyncedDatabaseReportsZeroEveryTime) {
 // reported as not compared, and the other tables are still compared.
 TEST_F(DriftCheck, TableStillInItsSnapshotIsNotComparedAndIsNotDrift) {
     create_items();
-    exec_source("CREATE TABLE slow (id bigint PRIMARY KEY, v text, "
-                "updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO slow (id, v) "
-                "SELECT g, 'v' || g FROM generate_series(1, 200000) g");
+    exec_source(
+        "CREATE TABLE slow (id bigint PRIMARY KEY, v text, "
+        "updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO slow (id, v) "
+        "SELECT g, 'v' || g FROM generate_series(1, 200000) g");
     const std::string items_only = config(entry("items"));
     ASSERT_EQ(run_once(items_only).exit_status, 0);
     // One-row snapshot chunks: the daemon is killed long before the snapshot ends.
@@ -741,13 +767,16 @@ TEST_F(DriftCheck, NoFalseDriftWhileAWriterUpdatesAndTheDaemonSyncs) {
         },
         5ms);
     auto clock_now = [&] {
-        return query_value(Server::replica, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
-                                            "'HH24:MI:SS.US')");
+        return query_value(Server::replica,
+                           "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+                           "'HH24:MI:SS.US')");
     };
     auto written_at = [&](Server server, const std::string& id) {
-        return query_value(server, "SELECT coalesce(to_char(updated_at AT TIME ZONE 'UTC', "
-                                   "'HH24:MI:SS.US'), 'absent') FROM (SELECT) AS one LEFT JOIN "
-                                   "items ON id = " + id);
+        return query_value(server,
+                           "SELECT coalesce(to_char(updated_at AT TIME ZONE 'UTC', "
+                           "'HH24:MI:SS.US'), 'absent') FROM (SELECT) AS one LEFT JOIN "
+                           "items ON id = " +
+                               id);
     };
     std::this_thread::sleep_for(1s);
     int false_reports = 0;
@@ -760,7 +789,8 @@ TEST_F(DriftCheck, NoFalseDriftWhileAWriterUpdatesAndTheDaemonSyncs) {
         const std::string began = clock_now();
         const auto started = Clock::now();
         CliResult r = check(yaml);
-        const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+        const auto took =
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
         const std::string ended = clock_now();
         TableCheck t = parse(r.out, "public.items");
         std::cout << "[ check    ] round " << round << ": exit " << r.exit_status << ", "
@@ -823,8 +853,8 @@ TEST_F(DriftCheck, NoFalseDriftWhenTheSameRowsAreUpdatedConstantly) {
         TableCheck t = parse(r.out, "public.items");
         std::cout << "[ check    ] round " << round << ": exit " << r.exit_status << ", "
                   << t.missing << " missing, " << t.extra << " extra, " << t.different
-                  << " different, " << t.queries << " queries, " << t.seconds
-                  << " s; writer steps " << writer.steps_done() << "\n";
+                  << " different, " << t.queries << " queries, " << t.seconds << " s; writer steps "
+                  << writer.steps_done() << "\n";
         EXPECT_EQ(r.exit_status, 0) << describe(r);
         EXPECT_EQ(t.missing + t.extra + t.different, 0) << r.out;
     }
