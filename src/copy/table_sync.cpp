@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include "syncset/copy/copy_text.hpp"
@@ -92,6 +93,7 @@ StepResult TableSync::step(db::Connection& source, db::Connection& replica,
         return incremental_step(source, replica, stop);
     } catch (...) {
         replica.try_rollback();
+        release(source);
         m_loaded = false;  // the stored progress is the truth again
         throw;
     }
@@ -104,7 +106,12 @@ TableSync::PipeResult TableSync::pipe(db::Connection& source, const std::string&
     replica.copy_in_begin(copy_in, stop);
     std::optional<db::CopyRow> last;
     try {
-        source.copy_out_begin(copy_out, stop);
+        if (m_prefetched == copy_out) {
+            m_prefetched.reset();  // already streaming: started while the last chunk committed
+        } else {
+            release(source);
+            source.copy_out_begin(copy_out, stop);
+        }
         // The hot path: bytes from the source go to the replica untouched, one row per call.
         while (auto row = source.copy_out_next(stop)) {
             replica.copy_in_put(row->bytes());
@@ -138,6 +145,13 @@ std::vector<std::string> TableSync::key_of(const PipeResult& pipe) const {
     return key;
 }
 
+void TableSync::release(db::Connection& source) noexcept {
+    if (m_prefetched) {
+        source.copy_out_abort();
+        m_prefetched.reset();
+    }
+}
+
 void TableSync::ensure_stage(db::Connection& replica) {
     replica.exec(build_create_stage(m_spec));
 }
@@ -156,9 +170,13 @@ TableSync::PipeResult TableSync::staged_batch(db::Connection& source, const std:
     return copied;
 }
 
-void TableSync::commit_batch(db::Connection& replica, std::int64_t rows_added) {
+void TableSync::commit_batch(db::Connection& replica, std::int64_t rows_added,
+                             const std::function<void()>& before_commit) {
     if (!state::write_progress(replica, m_state_schema, m_progress, rows_added)) {
         throw Error(ErrorCode::schema, "table " + m_label + " was stopped or removed meanwhile");
+    }
+    if (before_commit) {
+        before_commit();
     }
     replica.commit();
     m_progress.rows_copied += rows_added;
@@ -303,7 +321,17 @@ StepResult TableSync::snapshot_step(db::Connection& source, db::Connection& repl
     } else {
         m_progress.snapshot_position = key_of(copied);
     }
-    commit_batch(replica, static_cast<std::int64_t>(copied.rows));
+    // Read-ahead: the next chunk's source query starts before this chunk's commit, so the
+    // source reads while the replica flushes.
+    std::function<void()> read_ahead;
+    if (!done) {
+        read_ahead = [&] {
+            std::string next = build_snapshot_copy(m_spec, m_progress.snapshot_position);
+            source.copy_out_begin(next, stop);
+            m_prefetched = std::move(next);
+        };
+    }
+    commit_batch(replica, static_cast<std::int64_t>(copied.rows), read_ahead);
     if (done) {
         log::info("snapshot done",
                   {{"replica", m_replica}, {"table", m_label}, {"rows", m_progress.rows_copied}});

@@ -359,6 +359,7 @@ class Daemon {
                     break;
                 }
             }
+            sync.release(*connections.source);
             if (!m_once && m_config.drift.interval.count() > 0 &&
                 Clock::now() >= job.next_drift_check && !m_signals.stop) {
                 scan_if_due(job, *connections.source, *target);
@@ -435,6 +436,7 @@ class Daemon {
             sync.begin_cycle(target);
             while (!m_signals.stop && !sync.step(source, target, &m_signals.stop).caught_up) {
             }
+            sync.release(source);
         };
         drift::TableReport report =
             drift::scan_table(source, target, sync.spec(), scan, &m_signals.stop);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,10 @@ class TableSync {
     // Copies one batch (a snapshot chunk, an incremental batch, or a full refresh) and commits
     // it with its checkpoint. Throws Error; the replica transaction is rolled back then.
     StepResult step(db::Connection& source, db::Connection& replica, const std::atomic<bool>* stop);
+
+    // Ends a read-ahead still streaming on `source` (a snapshot chunk started early). Call it
+    // before `source` is used for anything else: at the end of every cycle.
+    void release(db::Connection& source) noexcept;
 
     // `public.orders -> billing.orders`
     const std::string& label() const noexcept { return m_label; }
@@ -79,7 +84,9 @@ class TableSync {
     // The newest pending position whose open transactions have all ended, dropping older ones.
     std::optional<std::vector<std::string>> pop_safe_positions(db::Connection& source);
     void ensure_stage(db::Connection& replica);
-    void commit_batch(db::Connection& replica, std::int64_t rows_added);
+    // Writes the checkpoint and commits; `before_commit` runs between the two.
+    void commit_batch(db::Connection& replica, std::int64_t rows_added,
+                      const std::function<void()>& before_commit = {});
     std::vector<std::string> key_of(const PipeResult& pipe) const;
 
     std::string m_replica;
@@ -100,6 +107,7 @@ class TableSync {
     std::vector<std::string> m_xmin_after_key;
     std::optional<std::int64_t> m_xmin_cycle_start;
     bool m_technique_logged = false;
+    std::optional<std::string> m_prefetched;  // a snapshot chunk COPY already streaming
     bool m_xmin_checked = false;
     bool m_xmin_readable = true;
 };
