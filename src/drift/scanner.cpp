@@ -96,14 +96,12 @@ class Scanner {
     std::vector<RangeSummary> split_summary(Side s, const KeyRange& range, const Keys& boundaries) {
         auto started = Clock::now();
         db::Result r = query(s, build_split_summary(m_spec, s, range, boundaries));
-        std::vector<RangeSummary> out(boundaries.size() + 1, RangeSummary{0, "0"});
+        std::vector<RangeSummary> out;
         std::int64_t rows = 0;
-        for (int i = 0; i < r.rows(); ++i) {
-            auto bucket = static_cast<std::size_t>(parse_int64(r.value(i, 0)));
-            if (bucket < out.size()) {
-                out[bucket] = RangeSummary{parse_int64(r.value(i, 1)), std::string(r.value(i, 2))};
-                rows += out[bucket].rows;
-            }
+        for (int piece = 0; 2 * piece + 1 < r.columns(); ++piece) {
+            out.push_back(RangeSummary{parse_int64(r.value(0, 2 * piece)),
+                                       std::string(r.value(0, 2 * piece + 1))});
+            rows += out.back().rows;
         }
         pace(rows, started);
         return out;

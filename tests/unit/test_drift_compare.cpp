@@ -346,11 +346,15 @@ namespace {
 
 TEST(DriftSql, SplitSummarySumsEveryPieceOfARangeInOneScanPerSide) {
     auto spec = single_key_spec();
-    EXPECT_EQ(build_split_summary(spec, Side::replica, KeyRange{{"10"}, {}}, {{"20"}, {"30"}}),
-              "SELECT syncset_b, count(*), sum(syncset_h)::text FROM (SELECT CASE WHEN (\"id\") < "
-              "('20'::bigint) THEN 0 WHEN (\"id\") < ('30'::bigint) THEN 1 ELSE 2 END AS "
-              "syncset_b, hashtextextended(ROW(\"id\", \"memo\")::text, 0) AS syncset_h FROM "
-              "\"billing\".\"orders\" WHERE (\"id\") >= ('10'::bigint)) AS s GROUP BY syncset_b");
+    EXPECT_EQ(
+        build_split_summary(spec, Side::replica, KeyRange{{"10"}, {}}, {{"20"}, {"30"}}),
+        "SELECT count(*) FILTER (WHERE syncset_b = 0), coalesce(sum(syncset_h) FILTER (WHERE "
+        "syncset_b = 0), 0)::text, count(*) FILTER (WHERE syncset_b = 1), coalesce(sum(syncset_h) "
+        "FILTER (WHERE syncset_b = 1), 0)::text, count(*) FILTER (WHERE syncset_b = 2), "
+        "coalesce(sum(syncset_h) FILTER (WHERE syncset_b = 2), 0)::text FROM (SELECT CASE WHEN "
+        "(\"id\") < ('20'::bigint) THEN 0 WHEN (\"id\") < ('30'::bigint) THEN 1 ELSE 2 END AS "
+        "syncset_b, hashtextextended(ROW(\"id\", \"memo\")::text, 0) AS syncset_h FROM "
+        "\"billing\".\"orders\" WHERE (\"id\") >= ('10'::bigint)) AS s");
 }
 
 }  // namespace

@@ -51,9 +51,9 @@ enum class Side { source, replica };
 
 // `SELECT count(*), sum(hash)` of a range. The source applies the row filter.
 std::string build_range_summary(const copy::CopySpec& spec, Side side, const KeyRange& range);
-// (bucket, count, sum of hashes) of each piece of `range` split at `boundaries`, in one scan:
-// bucket i (0-based) holds keys from boundary i-1 (inclusive) to boundary i (exclusive).
-// Pieces without rows are absent.
+// (count, sum of hashes) of each piece of `range` split at `boundaries`, in one scan and one
+// result row: columns 2i and 2i+1 are piece i, which holds keys from boundary i-1 (inclusive)
+// to boundary i (exclusive).
 std::string build_split_summary(const copy::CopySpec& spec, Side side, const KeyRange& range,
                                 const std::vector<std::vector<std::string>>& boundaries);
 // Keys splitting a range into about `parts` pieces of equal row counts (from the source).
