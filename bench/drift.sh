@@ -70,6 +70,9 @@ die() {
     exit 1
 }
 
+# shellcheck source=bench/lib.sh
+. "$repo_root/bench/lib.sh"
+
 stop_daemon() {
     [[ -n $daemon_pid ]] || return 0
     kill -TERM "$daemon_pid" 2>/dev/null || true
@@ -110,7 +113,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 for value in "$rows" "$repeat" "$diffs" "$run_timeout" "$min_free_gb"; do
     is_uint "$value" || die "not a whole number: '$value' (check ROWS, REPEAT, DIFFS, ...)"
 done
@@ -122,21 +124,11 @@ done
 # Small helpers (the same as bench/copy.sh)
 
 # Seconds between two $EPOCHREALTIME values.
-seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
-median() {
-    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
-        END { if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "inf" }'; }
 
 # within VALUE LIMIT STRICT: is VALUE <= LIMIT (STRICT=1: < LIMIT)?
-within() { awk -v v="$1" -v l="$2" -v s="${3:-0}" 'BEGIN { exit !(s ? v < l : v <= l) }'; }
 
-verdict() { # verdict VALUE LIMIT [STRICT]
-    if within "$1" "$2" "${3:-0}"; then echo "ok"; else echo "MISSED"; fi
-}
 
 # Human bytes: B below 10 KB, then KB, then MB.
 human() {
@@ -144,27 +136,11 @@ human() {
                            else printf "%.1f MB", b / 1048576 }'
 }
 
-dsn_at() { echo "host=127.0.0.1 port=$1 user=postgres dbname=$2"; }
 
 # psql with the pinned settings, stopping at the first error, never hanging forever.
-pq() {
-    PGOPTIONS=$psql_options timeout --foreground "$run_timeout" psql -X -q -v ON_ERROR_STOP=1 "$@"
-}
 # One value (or one row, space-separated) from a query.
-pq_value() {
-    local dsn=$1 sql=$2
-    pq "$dsn" -At -F ' ' -c "$sql"
-}
 
-checkpoint_both() {
-    pq "$(dsn_at "$src_port" postgres)" -c "checkpoint"
-    pq "$(dsn_at "$rep_port" postgres)" -c "checkpoint"
-}
 
-recreate_db() {
-    local port=$1 db=$2
-    pq "$(dsn_at "$port" postgres)" -c "drop database if exists $db with (force)" -c "create database $db"
-}
 
 # "count sum" of the replicated columns; the sum hashes each row's text.
 checksum() {
@@ -437,49 +413,8 @@ load_at_start=$(cut -d ' ' -f 1-3 /proc/loadavg)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/syncset-bench-drift.XXXXXXXX")
 
-if [[ -n ${SYNCSET_BIN:-} ]]; then
-    syncset=$(readlink -f "$SYNCSET_BIN")
-    [[ -x $syncset ]] || die "SYNCSET_BIN=$SYNCSET_BIN is not an executable"
-else
-    log "building the Release binary in $build_dir (log: $work/build.log)"
-    if ! {
-        timeout 3600 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
-            -DSYNCSET_BUILD_TESTS=OFF -DSYNCSET_WERROR=OFF &&
-            timeout 3600 cmake --build "$build_dir" -j2 --target syncset
-    } >"$work/build.log" 2>&1; then
-        tail -n 40 "$work/build.log" >&2
-        die "the build failed"
-    fi
-    syncset="$repo_root/$build_dir/syncset"
-fi
-syncset_version=$("$syncset" --version 2>&1 || true)
-if [[ -n ${SYNCSET_BIN:-} ]]; then
-    built_from="binary $syncset"
-else
-    built_from="tree $(git -C "$repo_root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-    if [[ -n $(git -C "$repo_root" status --porcelain -- src include CMakeLists.txt cmake 2>/dev/null) ]]; then
-        built_from+="+uncommitted"
-    fi
-fi
-log "syncset: $syncset ($syncset_version, $built_from)"
-
-log "starting a PostgreSQL pair"
-pair_dir="$work/pair"
-timeout 300 "$repo_root/tests/pg_pair.sh" start "$pair_dir" >"$work/pair.log" 2>&1 ||
-    {
-        tail -n 30 "$work/pair.log" >&2
-        die "tests/pg_pair.sh start failed"
-    }
-# shellcheck source=/dev/null
-. "$pair_dir/env.sh"
-src_port=$SYNCSET_TEST_SOURCE_PORT
-rep_port=$SYNCSET_TEST_REPLICA_PORT
-
-# The same on both servers: checkpoints come from this script, not from WAL volume.
-for port in "$src_port" "$rep_port"; do
-    pq "$(dsn_at "$port" postgres)" -c "alter system set max_wal_size = '4GB'" \
-        -c "alter system set checkpoint_timeout = '30min'" -c "select pg_reload_conf()" >/dev/null
-done
+prepare_syncset
+start_pair
 
 src_dsn=$(dsn_at "$src_port" bench)
 rep_dsn=$(dsn_at "$rep_port" bench_rep)

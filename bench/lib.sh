@@ -1,0 +1,84 @@
+# Shared by the benchmarks (sourced, not run): number helpers, psql wrappers and the set-up
+# every benchmark does. Expects the caller to define log and die, and to set repo_root,
+# build_dir, work, psql_options and run_timeout before calling these.
+# shellcheck shell=bash disable=SC2154
+
+is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
+seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+        END { if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "inf" }'; }
+within() { awk -v v="$1" -v l="$2" -v s="${3:-0}" 'BEGIN { exit !(s ? v < l : v <= l) }'; }
+verdict() { # verdict VALUE LIMIT [STRICT]
+    if within "$1" "$2" "${3:-0}"; then echo "ok"; else echo "MISSED"; fi
+}
+dsn_at() { echo "host=127.0.0.1 port=$1 user=postgres dbname=$2"; }
+pq() {
+    PGOPTIONS=$psql_options timeout --foreground "$run_timeout" psql -X -q -v ON_ERROR_STOP=1 "$@"
+}
+pq_value() {
+    local dsn=$1 sql=$2
+    pq "$dsn" -At -F ' ' -c "$sql"
+}
+checkpoint_both() {
+    pq "$(dsn_at "$src_port" postgres)" -c "checkpoint"
+    pq "$(dsn_at "$rep_port" postgres)" -c "checkpoint"
+}
+recreate_db() {
+    local port=$1 db=$2
+    pq "$(dsn_at "$port" postgres)" -c "drop database if exists $db with (force)" -c "create database $db"
+}
+
+# Sets syncset, syncset_version and built_from: the binary in SYNCSET_BIN, or a Release build of
+# this tree in $build_dir (its log in $work/build.log).
+prepare_syncset() {
+    if [[ -n ${SYNCSET_BIN:-} ]]; then
+        syncset=$(readlink -f "$SYNCSET_BIN")
+        [[ -x $syncset ]] || die "SYNCSET_BIN=$SYNCSET_BIN is not an executable"
+    else
+        log "building the Release binary in $build_dir (log: $work/build.log)"
+        if ! {
+            timeout 3600 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
+                -DSYNCSET_BUILD_TESTS=OFF -DSYNCSET_WERROR=OFF &&
+                timeout 3600 cmake --build "$build_dir" -j2 --target syncset
+        } >"$work/build.log" 2>&1; then
+            tail -n 40 "$work/build.log" >&2
+            die "the build failed"
+        fi
+        syncset="$repo_root/$build_dir/syncset"
+    fi
+    syncset_version=$("$syncset" --version 2>&1 || true)
+    if [[ -n ${SYNCSET_BIN:-} ]]; then
+        built_from="binary $syncset"
+    else
+        built_from="tree $(git -C "$repo_root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+        if [[ -n $(git -C "$repo_root" status --porcelain -- src include CMakeLists.txt cmake 2>/dev/null) ]]; then
+            built_from+="+uncommitted"
+        fi
+    fi
+    log "syncset: $syncset ($syncset_version, $built_from)"
+}
+
+# Starts a PostgreSQL pair under $work/pair and sets src_port and rep_port. Both servers get the
+# same settings: checkpoints come from the benchmark (before each timed run), not from WAL volume
+# in the middle of one.
+start_pair() {
+    log "starting a PostgreSQL pair"
+    pair_dir="$work/pair"
+    timeout 300 "$repo_root/tests/pg_pair.sh" start "$pair_dir" >"$work/pair.log" 2>&1 ||
+        {
+            tail -n 30 "$work/pair.log" >&2
+            die "tests/pg_pair.sh start failed"
+        }
+    # shellcheck source=/dev/null
+    . "$pair_dir/env.sh"
+    src_port=$SYNCSET_TEST_SOURCE_PORT
+    rep_port=$SYNCSET_TEST_REPLICA_PORT
+
+    for port in "$src_port" "$rep_port"; do
+        pq "$(dsn_at "$port" postgres)" -c "alter system set max_wal_size = '4GB'" \
+            -c "alter system set checkpoint_timeout = '30min'" -c "select pg_reload_conf()" >/dev/null
+    done
+}
