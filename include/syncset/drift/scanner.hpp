@@ -20,7 +20,7 @@ namespace syncset::drift {
 
 struct ScanOptions {
     int fanout = 16;              // pieces a differing range is split into
-    std::int64_t leaf_rows = 64;  // ranges this small are compared row by row
+    std::int64_t leaf_rows = 16;  // ranges this small are compared row by row
     bool repair = false;
     // A difference must still be there after the table's copy loop caught up (or this long
     // passed), so rows in flight are not reported.
