@@ -216,55 +216,6 @@ inject() {
 # ---------------------------------------------------------------------------------------------
 # Data: the table of bench/copy.sh (same columns, same generated values), minus the holes.
 
-create_source_table() {
-    local dsn=$1 n=$2 holes=$3
-    pq "$dsn" <<SQL
-set client_min_messages = warning;
-drop table if exists public.bench_orders;
-create table public.bench_orders (
-    id          bigint not null,
-    customer_id int not null,
-    status      smallint not null,
-    region      text not null,
-    note        text,
-    amount      numeric(12,2) not null,
-    attrs       jsonb,
-    created_at  timestamptz not null,
-    updated_at  timestamptz not null,
-    secret      text
-);
-insert into public.bench_orders
-select i,
-       1 + h1 % 500000,
-       (h2 % 5)::smallint,
-       (array['eu-west', 'eu-north', 'us-east', 'us-west', 'ap-south', 'sa-east'])[1 + h3 % 6],
-       left('Order ' || i || ' note: ' || md5(i::text) || ' ' || md5(h4::text) || ' '
-            || md5(h5::text), (80 + h4 % 41)::int),
-       round((h5 % 10000000) / 100.0, 2),
-       jsonb_build_object('tier', (array['free', 'pro', 'gold'])[1 + h6 % 3], 'items', 1 + h6 % 9),
-       created,
-       created + make_interval(secs => h7 % 864000),
-       md5(i::text || ' secret')
-from (
-    select i,
-           hashint8extended(i, 1) & 2147483647 as h1,
-           hashint8extended(i, 2) & 2147483647 as h2,
-           hashint8extended(i, 3) & 2147483647 as h3,
-           hashint8extended(i, 4) & 2147483647 as h4,
-           hashint8extended(i, 5) & 2147483647 as h5,
-           hashint8extended(i, 6) & 2147483647 as h6,
-           hashint8extended(i, 7) & 2147483647 as h7,
-           timestamptz '2023-01-01 00:00:00+00' + make_interval(secs => i * 7) as created
-    from generate_series(1, $n::bigint) as i
-    where i <> all (array[$holes]::bigint[])
-) g;
-alter table public.bench_orders add primary key (id);
--- What a table followed by an updated_at cursor has: keyset reads on (updated_at, id).
-create index bench_orders_updated_at_id on public.bench_orders (updated_at, id);
-vacuum analyze public.bench_orders;
-SQL
-}
-
 write_config() {
     local file=$1
     cat >"$file" <<EOF
