@@ -1,21 +1,10 @@
 #include "syncset/copy/copy_text.hpp"
 
+#include "syncset/text.hpp"
+
 namespace syncset::copy {
 
 namespace {
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 std::optional<std::string> decode_field(std::string_view raw) {
     if (raw == "\\N") {
@@ -52,8 +41,8 @@ std::optional<std::string> decode_field(std::string_view raw) {
             case 'x': {
                 int value = 0;
                 int digits = 0;
-                while (digits < 2 && i + 1 < raw.size() && hex_value(raw[i + 1]) >= 0) {
-                    value = value * 16 + hex_value(raw[++i]);
+                while (digits < 2 && i + 1 < raw.size() && hex_digit(raw[i + 1]) >= 0) {
+                    value = value * 16 + hex_digit(raw[++i]);
                     ++digits;
                 }
                 out += digits > 0 ? static_cast<char>(value) : 'x';

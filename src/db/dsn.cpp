@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "syncset/error.hpp"
+#include "syncset/text.hpp"
 
 namespace syncset::db {
 
@@ -50,19 +51,6 @@ std::string trim_trailing_space(std::string text) {
         text.pop_back();
     }
     return text;
-}
-
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 std::string percent_decode(std::string_view text) {
