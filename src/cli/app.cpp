@@ -61,6 +61,11 @@ int run(int argc, char** argv) {
     add_config(check_cmd);
     check_cmd->add_flag("--json", options.json, "print the report as JSON");
     check_cmd->add_flag("--repair", options.repair, "fix the rows that differ");
+    check_cmd
+        ->add_option("--max-rows-per-second", options.max_rows_per_second,
+                     "pace the scan to at most this many rows a second on each side (default 0: "
+                     "unlimited; drift.max_rows_per_second paces the daemon's scans)")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{100000000}));
 
     CLI::App* plan_cmd =
         app.add_subcommand("plan", "print the DDL and copy work a run would do; change nothing");

@@ -313,6 +313,8 @@ int cmd_check(const Options& options) {
     static daemon::Signals signals;
     daemon::install_signal_handlers(signals);
     auto source_conn = db::Connection::open(config.source_dsn, "source:check");
+    // Replicas of the same table selecting the same rows share the source's whole-table scans.
+    drift::SourceCache source_scans;
     std::string text;
     std::string json = "{\"replicas\":[";
     std::size_t in_sync = 0;
@@ -359,6 +361,8 @@ int cmd_check(const Options& options) {
             scan.target_schema = table.target_schema;
             scan.target_name = table.target_name;
             scan.recheck_timeout = 2 * table.spec->poll_interval + std::chrono::seconds(1);
+            scan.max_rows_per_second = options.max_rows_per_second;
+            scan.source_cache = &source_scans;
             drift::TableReport report = drift::scan_table(
                 *source_conn, *replica_conn, copy::build_copy_spec(table), scan, &signals.stop);
             const auto& d = report.drift;
@@ -405,7 +409,9 @@ int cmd_check(const Options& options) {
                 ",\"repaired\":" + std::to_string(report.repaired) +
                 ",\"still_different_after_repair\":" + std::to_string(report.after_repair.size()) +
                 ",\"seconds\":" + seconds + ",\"bytes_read\":" + std::to_string(report.bytes_read) +
-                ",\"queries\":" + std::to_string(report.queries) + "}";
+                ",\"bytes_sent\":" + std::to_string(report.bytes_sent) +
+                ",\"queries\":" + std::to_string(report.queries) +
+                ",\"source_scans_reused\":" + std::to_string(report.source_scans_reused) + "}";
         }
         json += "]}";
     }

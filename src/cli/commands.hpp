@@ -2,6 +2,7 @@
 // funnel in app.cpp turns into a message and a status.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "syncset/config/config.hpp"
@@ -13,6 +14,7 @@ struct Options {
     bool once = false;
     bool json = false;
     bool repair = false;
+    std::int64_t max_rows_per_second = 0;  // check: pace of the scan on each side; 0 unlimited
     std::string log_level;   // overrides log.level when set
     std::string log_format;  // overrides log.format when set
 };

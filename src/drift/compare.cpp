@@ -2,9 +2,12 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "syncset/db/quote.hpp"
+#include "syncset/error.hpp"
+#include "syncset/text.hpp"
 
 namespace syncset::drift {
 
@@ -62,6 +65,11 @@ std::string key_literal(const copy::CopySpec& spec, const std::vector<std::strin
 std::string row_hash(const copy::CopySpec& spec, Side side) {
     return "hashtextextended(ROW(" + join(names(spec, side, spec.columns.size()), ", ") +
            ")::text, 0)";
+}
+
+// As the row lists carry it: hex is 16 characters at most, decimal up to 20 and a sign.
+std::string row_hash_hex(const copy::CopySpec& spec, Side side) {
+    return "to_hex(" + row_hash(spec, side) + ")";
 }
 
 std::vector<std::string> conditions(const copy::CopySpec& spec, Side side, const KeyRange& range) {
@@ -161,6 +169,38 @@ std::vector<KeyRange> split_range(const KeyRange& range,
     return out;
 }
 
+std::vector<std::vector<std::string>> pick_boundaries(const std::vector<std::string>& histogram,
+                                                      int parts) {
+    std::vector<std::vector<std::string>> out;
+    if (parts < 2 || histogram.size() < static_cast<std::size_t>(parts) + 1) {
+        return out;
+    }
+    const std::size_t last = histogram.size() - 1;
+    const auto n = static_cast<std::size_t>(parts);
+    for (std::size_t i = 1; i < n; ++i) {
+        const std::string& b = histogram[(i * last + n / 2) / n];
+        if (out.empty() || out.back().front() != b) {
+            out.push_back({b});
+        }
+    }
+    return out;
+}
+
+std::int64_t parse_hex_hash(std::string_view text) {
+    if (text.empty() || text.size() > 16) {
+        throw Error(ErrorCode::internal, "not a 64-bit hex hash: '" + std::string(text) + "'");
+    }
+    std::uint64_t value = 0;
+    for (char c : text) {
+        int d = hex_digit(c);
+        if (d < 0) {
+            throw Error(ErrorCode::internal, "not a 64-bit hex hash: '" + std::string(text) + "'");
+        }
+        value = (value << 4) | static_cast<std::uint64_t>(d);
+    }
+    return static_cast<std::int64_t>(value);
+}
+
 std::string build_range_summary(const copy::CopySpec& spec, Side side, const KeyRange& range) {
     return "SELECT count(*), coalesce(sum(" + row_hash(spec, side) + "), 0)::text FROM " +
            table(spec, side) + where_clause(conditions(spec, side, range));
@@ -168,38 +208,61 @@ std::string build_range_summary(const copy::CopySpec& spec, Side side, const Key
 
 std::string build_split_summary(const copy::CopySpec& spec, Side side, const KeyRange& range,
                                 const std::vector<std::vector<std::string>>& boundaries) {
-    std::string bucket = "CASE";
-    for (std::size_t i = 0; i < boundaries.size(); ++i) {
-        bucket += " WHEN " + key_tuple(spec, side) + " < " + key_literal(spec, boundaries[i]) +
-                  " THEN " + std::to_string(i);
+    // The piece of each row. width_bucket is a binary search over the boundaries, a third
+    // cheaper per row than a CASE of row comparisons; a composite key keeps the CASE, whose
+    // tuple comparisons are those of the range conditions.
+    std::string bucket;
+    if (spec.key_count == 1) {
+        std::vector<std::string> bounds;
+        for (const auto& b : boundaries) {
+            bounds.push_back(key_literal(spec, b));
+        }
+        bucket = "width_bucket(" + names(spec, side, 1).front() + ", ARRAY[" + join(bounds, ", ") +
+                 "])";
+    } else {
+        bucket = "CASE";
+        for (std::size_t i = 0; i < boundaries.size(); ++i) {
+            bucket += " WHEN " + key_tuple(spec, side) + " < " + key_literal(spec, boundaries[i]) +
+                      " THEN " + std::to_string(i);
+        }
+        bucket += " ELSE " + std::to_string(boundaries.size()) + " END";
     }
-    bucket += " ELSE " + std::to_string(boundaries.size()) + " END";
-    // One plain aggregate with a FILTER per piece: a GROUP BY here was planned as a sort of
-    // the whole range (spilling to disk), costing four times the scan itself.
+    // One plain aggregate with a FILTER per piece, which runs in parallel workers: a GROUP BY
+    // is planned for as many groups as keys, and then as a sort or a spilling hash aggregate
+    // in one process, two to four times the cost of the scan itself.
     std::string sums;
     for (std::size_t i = 0; i <= boundaries.size(); ++i) {
-        std::string piece = " FILTER (WHERE syncset_b = " + std::to_string(i) + ")";
-        sums += (i > 0 ? ", " : "") + std::string("count(*)") + piece +
-                ", coalesce(sum(syncset_h)" + piece + ", 0)::text";
+        std::string piece = " FILTER (WHERE b = " + std::to_string(i) + ")";
+        sums += (i > 0 ? ", " : "") + std::string("count(*)") + piece + ", sum(h)" + piece;
     }
-    return "SELECT " + sums + " FROM (SELECT " + bucket + " AS syncset_b, " + row_hash(spec, side) +
-           " AS syncset_h FROM " + table(spec, side) + where_clause(conditions(spec, side, range)) +
-           ") AS s";
+    return "SELECT " + sums + " FROM (SELECT " + bucket + ", " + row_hash(spec, side) + " FROM " +
+           table(spec, side) + where_clause(conditions(spec, side, range)) + ") AS s(b, h)";
 }
 
-std::string build_range_boundaries(const copy::CopySpec& spec, const KeyRange& range, int parts) {
-    std::string key = join(names(spec, Side::source, spec.key_count), ", ");
-    return "SELECT " + key_texts(spec, Side::source) + " FROM (SELECT " + key +
-           ", row_number() OVER (ORDER BY " + key +
-           ") AS syncset_rn, count(*) OVER () AS "
-           "syncset_n FROM " +
-           spec.source_table + where_clause(conditions(spec, Side::source, range)) +
-           ") AS s WHERE syncset_rn % greatest(1, ceil(syncset_n::numeric / " +
-           std::to_string(parts) + ")::bigint) = 0 AND syncset_rn > 1 ORDER BY syncset_rn";
+std::string build_range_boundaries(const copy::CopySpec& spec, Side side, const KeyRange& range,
+                                   std::int64_t step, int limit) {
+    std::string key = join(names(spec, side, spec.key_count), ", ");
+    // No count(*) OVER (): the caller knows the range's rows, and a whole-partition window
+    // would hold every row of the range before returning the first.
+    return "SELECT " + key_texts(spec, side) + " FROM (SELECT " + key +
+           ", row_number() OVER (ORDER BY " + key + ") AS syncset_rn FROM " + table(spec, side) +
+           where_clause(conditions(spec, side, range)) + ") AS s WHERE syncset_rn % " +
+           std::to_string(std::max<std::int64_t>(step, 1)) + " = 0 AND syncset_rn > 1 ORDER BY " +
+           key + " LIMIT " + std::to_string(std::max(limit, 0));
+}
+
+std::string build_key_histogram(const copy::CopySpec& spec) {
+    return "SELECT u.b FROM (SELECT s.histogram_bounds FROM pg_catalog.pg_stats AS s JOIN "
+           "pg_catalog.pg_class AS c ON c.relname = s.tablename JOIN pg_catalog.pg_namespace AS "
+           "n ON n.oid = c.relnamespace AND n.nspname = s.schemaname WHERE c.oid = " +
+           quote_literal(spec.source_table) + "::regclass AND s.attname = " +
+           quote_literal(spec.columns.front().source) +
+           " ORDER BY s.inherited DESC LIMIT 1) AS h, unnest(h.histogram_bounds::text::text[]) "
+           "WITH ORDINALITY AS u(b, o) ORDER BY u.o";
 }
 
 std::string build_range_hashes(const copy::CopySpec& spec, Side side, const KeyRange& range) {
-    return "SELECT " + key_texts(spec, side) + ", " + row_hash(spec, side) + " FROM " +
+    return "SELECT " + key_texts(spec, side) + ", " + row_hash_hex(spec, side) + " FROM " +
            table(spec, side) + where_clause(conditions(spec, side, range)) + " ORDER BY " +
            join(names(spec, side, spec.key_count), ", ");
 }
@@ -208,7 +271,7 @@ std::string build_key_hashes(const copy::CopySpec& spec, Side side,
                              const std::vector<std::vector<std::string>>& keys) {
     std::vector<std::string> parts = conditions(spec, side, KeyRange{});
     parts.push_back(key_tuple(spec, side) + " IN " + key_list(spec, keys));
-    return "SELECT " + key_texts(spec, side) + ", " + row_hash(spec, side) + " FROM " +
+    return "SELECT " + key_texts(spec, side) + ", " + row_hash_hex(spec, side) + " FROM " +
            table(spec, side) + where_clause(parts) + " ORDER BY " +
            join(names(spec, side, spec.key_count), ", ");
 }

@@ -38,6 +38,8 @@ struct TableCheck {
     std::int64_t bytes_read = -1;
     std::int64_t queries = -1;
     double seconds = -1;
+    std::int64_t bytes_sent = -1;
+    std::int64_t source_scans_reused = -1;
 };
 
 // What a check should find.
@@ -83,7 +85,8 @@ class DriftCheck : public CopyTest {
             keys_of("different_keys") +
             ", coalesce(t->>'repaired', '-1'), coalesce(t->>'still_different_after_repair', '-1'), "
             "coalesce(t->>'bytes_read', '-1'), coalesce(t->>'queries', '-1'), "
-            "coalesce(t->>'seconds', '-1') "
+            "coalesce(t->>'seconds', '-1'), coalesce(t->>'bytes_sent', '-1'), "
+            "coalesce(t->>'source_scans_reused', '-1') "
             "FROM jsonb_array_elements($1::jsonb->'replicas') AS r, "
             "jsonb_array_elements(r->'tables') AS t WHERE t->>'target' = $2";
         db::Result r;
@@ -130,6 +133,8 @@ class DriftCheck : public CopyTest {
         t.bytes_read = number(11);
         t.queries = number(12);
         t.seconds = std::stod(std::string(r.value(0, 13)));
+        t.bytes_sent = number(14);
+        t.source_scans_reused = number(15);
         return t;
     }
 
@@ -272,18 +277,20 @@ TEST_F(DriftScanSql, BoundariesComeBackInKeyOrder) {
     single.columns = {{"id", "id", "bigint"}, {"v", "v", "integer"}};
     single.key_count = 1;
     db::Result r = connection(Server::source)
-                       .query(drift::build_range_boundaries(single, drift::KeyRange{}, 16));
+                       .query(drift::build_range_boundaries(single, drift::Side::source,
+                                                            drift::KeyRange{}, 1250, 15));
     std::vector<long long> ids;
     std::string shown;
     for (int i = 0; i < r.rows(); ++i) {
         ids.push_back(std::stoll(std::string(r.value(i, 0))));
         shown += std::string(i > 0 ? ", " : "") + std::string(r.value(i, 0));
     }
-    // Every 1250th row in key order (ids 2500, 5000, ...), ascending.
+    // Every 1250th row in key order (ids 2500, 5000, ...), ascending, 15 of them (the 16th
+    // would be the last row).
     EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()) &&
                 std::adjacent_find(ids.begin(), ids.end()) == ids.end())
         << "boundaries as returned: " << shown;
-    EXPECT_TRUE(ids.size() == 15 || ids.size() == 16) << shown;
+    EXPECT_EQ(ids.size(), 15u) << shown;
     EXPECT_TRUE(std::all_of(ids.begin(), ids.end(), [](long long id) { return id % 2500 == 0; }))
         << shown;
 
@@ -293,14 +300,15 @@ TEST_F(DriftScanSql, BoundariesComeBackInKeyOrder) {
     composite.columns = {{"tenant", "tenant", "integer"}, {"code", "code", "text"}};
     composite.key_count = 2;
     db::Result c = connection(Server::source)
-                       .query(drift::build_range_boundaries(composite, drift::KeyRange{}, 16));
+                       .query(drift::build_range_boundaries(composite, drift::Side::source,
+                                                            drift::KeyRange{}, 313, 15));
     std::vector<std::pair<int, std::string>> keys;
     shown.clear();
     for (int i = 0; i < c.rows(); ++i) {
         keys.emplace_back(std::stoi(std::string(c.value(i, 0))), std::string(c.value(i, 1)));
         shown += " (" + std::string(c.value(i, 0)) + ", " + std::string(c.value(i, 1)) + ")";
     }
-    EXPECT_TRUE(keys.size() == 15 || keys.size() == 16) << shown;
+    EXPECT_EQ(keys.size(), 15u) << shown;
     EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end())) << "boundaries as returned:" << shown;
 }
 
@@ -546,7 +554,8 @@ TEST_F(DriftCheck, HundredScatteredDifferencesInTwentyThousandRowsAreFoundExactl
     exec_source(
         "CREATE TABLE big (id bigint PRIMARY KEY, a int, b text, "
         "updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO big (id, a, b) "
-        "SELECT 2 * g, g % 97, repeat('x', 20) || g FROM generate_series(1, 20000) g");
+        "SELECT 2 * g, g % 97, repeat('x', 20) || g FROM generate_series(1, 20000) g; "
+        "ANALYZE big");  // the top level splits at the histogram's bounds
     const std::string yaml = config(entry("big"));
     ASSERT_EQ(run_once(yaml).exit_status, 0);
     const std::string q = "SELECT id, a, b, updated_at FROM big ORDER BY id";
@@ -600,8 +609,8 @@ TEST_F(DriftCheck, HundredScatteredDifferencesInTwentyThousandRowsAreFoundExactl
     EXPECT_TRUE(within(t.different_keys, expected.different)) << r.out;
     EXPECT_GT(t.bytes_read, 0);
     EXPECT_LT(t.bytes_read, 100 * 2048) << "bytes read for 100 differing rows: " << r.out;
-    std::cout << "[ cost     ] 100 differences in 20000 rows: " << t.bytes_read << " bytes, "
-              << t.queries << " queries, " << t.seconds << " s\n";
+    std::cout << "[ cost     ] 100 differences in 20000 rows: " << t.bytes_read << " bytes read, "
+              << t.bytes_sent << " sent, " << t.queries << " queries, " << t.seconds << " s\n";
 
     CliResult repair = check(yaml, {"--repair", "--json"});
     EXPECT_EQ(repair.exit_status, 0) << describe(repair);
@@ -627,6 +636,112 @@ TEST_F(DriftCheck, CleanTwentyThousandRowTableReadsAFewBytesInTwoQueries) {
     EXPECT_LT(t.bytes_read, 4096);
     std::cout << "[ cost     ] clean 20000 rows: " << t.bytes_read << " bytes, " << t.queries
               << " queries, " << t.seconds << " s\n";
+}
+
+// The top level splits at the planner's histogram bounds when the source has them. Bounds from
+// an ANALYZE before the table tripled leave every newer row in the last piece: the scanner
+// must split that piece by its keys and still find every difference, in old rows and new.
+TEST_F(DriftCheck, StaleHistogramSplitPointsStillFindEveryDifference) {
+    exec_source(
+        "CREATE TABLE big (id bigint PRIMARY KEY, a int, "
+        "updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO big (id, a) "
+        "SELECT g, g FROM generate_series(1, 10000) g; ANALYZE big; INSERT INTO big (id, a) "
+        "SELECT g, g FROM generate_series(10001, 30000) g");
+    ASSERT_EQ(std::string(connection(Server::source)
+                              .query("SELECT count(*) FROM pg_stats WHERE tablename = 'big' AND "
+                                     "attname = 'id' AND histogram_bounds IS NOT NULL")
+                              .value(0, 0)),
+              "1");
+    const std::string yaml = config(entry("big"));
+    ASSERT_EQ(run_once(yaml).exit_status, 0);
+    exec_replica(
+        "UPDATE big SET a = -a WHERE id IN (5, 5000, 9999, 10001, 20000, 30000); "
+        "DELETE FROM big WHERE id IN (7, 25000); INSERT INTO big (id, a, updated_at) VALUES (0, 0, now()), (30005, 0, now())");
+    const std::string q = "SELECT id, a, updated_at FROM big ORDER BY id";
+    expect_found_and_repaired(yaml, "public.big",
+                              Expected{{"25000", "7"}, {"0", "30005"},
+                                       {"10001", "20000", "30000", "5", "5000", "9999"}},
+                              q, q);
+}
+
+// Thousands of rows only the replica has, past the source's last key: the source has no keys
+// there to split by, so the replica's keys split the range. All are extra, the bytes read stay
+// proportional to them, and the repair removes them.
+TEST_F(DriftCheck, ThousandsOfRowsOnlyOnTheReplicaAreAllExtra) {
+    const std::string yaml = synced_items();
+    exec_replica(
+        "INSERT INTO items (id, name, updated_at) SELECT g, 'only here', now() "
+        "FROM generate_series(1001, 4000) g");
+    CliResult r = check(yaml);
+    EXPECT_EQ(r.exit_status, 1) << describe(r);
+    TableCheck t = parse(r.out, "public.items");
+    EXPECT_EQ(t.source_rows, 200) << r.out;
+    EXPECT_EQ(t.replica_rows, 3200) << r.out;
+    EXPECT_EQ(t.extra, 3000) << r.out;
+    EXPECT_EQ(t.missing, 0) << r.out;
+    EXPECT_EQ(t.different, 0) << r.out;
+    EXPECT_LT(t.bytes_read, 3000 * 120) << r.out;
+    // Read in leaves of at most 16 rows a side, never as one list of 3,000.
+    EXPECT_GT(t.queries, 2 * 3000 / 16) << r.out;
+    std::cout << "[ cost     ] 3000 extra rows: " << t.bytes_read << " bytes read, " << t.queries
+              << " queries\n";
+
+    CliResult repair = check(yaml, {"--repair", "--json"});
+    EXPECT_EQ(repair.exit_status, 0) << describe(repair);
+    EXPECT_EQ(parse(repair.out, "public.items").repaired, 3000) << repair.out;
+    expect_same_rows(k_items, k_items);
+    expect_clean(yaml, "public.items");
+}
+
+// One `check` of two replicas of the same table has the source scan that table once; each
+// replica is still compared on its own: drift on one is not reported on the other.
+TEST_F(DriftCheck, ReplicasOfTheSameTableShareOneSourceScan) {
+    create_items();
+    const std::string yaml = config_for(
+        {{"r", replica_dsn(), entry("items")},
+         {"r2", replica_dsn(),
+          "      - source: public.items\n        target: copy2.items\n"
+          "        cursor: updated_at\n        poll_interval: 200ms\n"}});
+    CliResult once = run_once(yaml);
+    ASSERT_EQ(once.exit_status, 0) << describe(once);
+    CliResult clean = check(yaml);
+    EXPECT_EQ(clean.exit_status, 0) << describe(clean);
+    TableCheck first = parse(clean.out, "public.items");
+    TableCheck second = parse(clean.out, "copy2.items");
+    EXPECT_EQ(first.status, "in_sync") << clean.out;
+    EXPECT_EQ(second.status, "in_sync") << clean.out;
+    EXPECT_EQ(first.source_scans_reused, 0) << clean.out;
+    EXPECT_EQ(second.source_scans_reused, 1) << clean.out;
+    EXPECT_EQ(second.source_rows, 200) << clean.out;
+    EXPECT_EQ(second.queries, 1) << "only the replica's summary is queried: " << clean.out;
+
+    exec_replica("DELETE FROM copy2.items WHERE id = 7");
+    CliResult r = check(yaml);
+    EXPECT_EQ(r.exit_status, 1) << describe(r);
+    EXPECT_EQ(parse(r.out, "public.items").status, "in_sync") << r.out;
+    TableCheck drifted = parse(r.out, "copy2.items");
+    EXPECT_EQ(drifted.missing_keys, Keys{"7"}) << r.out;
+    EXPECT_EQ(drifted.extra + drifted.different, 0) << r.out;
+}
+
+// `check --max-rows-per-second` paces the scan: 20,000 rows at 10,000 a second take at least
+// two seconds on each side, and the answer is the same.
+TEST_F(DriftCheck, CheckPacedToARowRateTakesAtLeastRowsOverRate) {
+    exec_source(
+        "CREATE TABLE big (id bigint PRIMARY KEY, a int, "
+        "updated_at timestamptz NOT NULL DEFAULT now()); INSERT INTO big (id, a) "
+        "SELECT g, g FROM generate_series(1, 20000) g");
+    const std::string yaml = config(entry("big"));
+    ASSERT_EQ(run_once(yaml).exit_status, 0);
+    CliResult r = check(yaml, {"--json", "--max-rows-per-second", "10000"});
+    EXPECT_EQ(r.exit_status, 0) << describe(r);
+    TableCheck t = parse(r.out, "public.big");
+    EXPECT_EQ(t.status, "in_sync") << r.out;
+    EXPECT_GE(t.seconds, 1.9) << r.out;
+
+    CliResult bad = check(yaml, {"--max-rows-per-second", "-5"});
+    EXPECT_EQ(bad.exit_status, 2) << describe(bad);
+    EXPECT_NE(bad.err.find("max-rows-per-second"), std::string::npos) << bad.err;
 }
 
 // ---- no false drift -----------------------------------------------------------------------

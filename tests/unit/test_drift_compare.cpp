@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <set>
 
 #include "syncset/drift/compare.hpp"
+#include "syncset/error.hpp"
 
 namespace syncset::drift {
 namespace {
@@ -261,43 +263,56 @@ TEST(DriftSql, CompositeKeyRangesCompareWholeTuplesAndQuoteEveryLiteral) {
         "'it''s'::text) AND (\"tenant\", \"code\") < ('2'::integer, 'a\\b'::text)");
     EXPECT_EQ(build_range_hashes(spec, Side::source, range),
               "SELECT \"tenant\"::text AS syncset_k0, \"code\"::text AS syncset_k1, "
-              "hashtextextended(ROW(\"tenant\", \"code\", "
-              "\"v\")::text, 0) FROM \"public\".\"items\" WHERE (\"tenant\", \"code\") >= "
+              "to_hex(hashtextextended(ROW(\"tenant\", \"code\", "
+              "\"v\")::text, 0)) FROM \"public\".\"items\" WHERE (\"tenant\", \"code\") >= "
               "('1'::integer, 'it''s'::text) AND (\"tenant\", \"code\") < ('2'::integer, "
               "'a\\b'::text) ORDER BY \"tenant\", \"code\"");
 }
 
-// The text up to the final ORDER BY. That the rows come back in key order (not in the order of
-// the key's text) is checked against a real server: DriftScanSql.BoundariesComeBackInKeyOrder in
-// tests/integration/test_drift_check.cpp.
-TEST(DriftSql, BoundariesComeFromTheFilteredSourceEveryNthRowInKeyOrder) {
+// That the keys come back in key order (not in the order of the key's text) is checked against
+// a real server: DriftScanSql.BoundariesComeBackInKeyOrder in tests/integration.
+TEST(DriftSql, BoundariesAreEveryNthKeyOfOneSideInKeyOrderAndStopAtTheLimit) {
     auto spec = single_key_spec();
-    EXPECT_EQ(build_range_boundaries(spec, KeyRange{{"10"}, {}}, 16),
+    EXPECT_EQ(build_range_boundaries(spec, Side::source, KeyRange{{"10"}, {}}, 1250, 15),
               "SELECT \"id\"::text AS syncset_k0 FROM (SELECT \"id\", row_number() OVER (ORDER BY "
-              "\"id\") AS "
-              "syncset_rn, count(*) OVER () AS syncset_n FROM \"public\".\"orders\" WHERE "
-              "(note <> 'x') AND \"gone\" IS NULL AND (\"id\") >= ('10'::bigint)) AS s WHERE "
-              "syncset_rn % greatest(1, ceil(syncset_n::numeric / 16)::bigint) = 0 AND "
-              "syncset_rn > 1 ORDER BY syncset_rn");
+              "\"id\") AS syncset_rn FROM \"public\".\"orders\" WHERE (note <> 'x') AND \"gone\" IS "
+              "NULL AND (\"id\") >= ('10'::bigint)) AS s WHERE syncset_rn % 1250 = 0 AND "
+              "syncset_rn > 1 ORDER BY \"id\" LIMIT 15");
+    // The replica's names, and no filter: rows only the replica has are split by their keys.
+    EXPECT_EQ(build_range_boundaries(spec, Side::replica, KeyRange{}, 0, 3),
+              "SELECT \"id\"::text AS syncset_k0 FROM (SELECT \"id\", row_number() OVER (ORDER BY "
+              "\"id\") AS syncset_rn FROM \"billing\".\"orders\") AS s WHERE syncset_rn % 1 = 0 "
+              "AND syncset_rn > 1 ORDER BY \"id\" LIMIT 3");
     auto composite = composite_key_spec();
-    EXPECT_EQ(build_range_boundaries(composite, KeyRange{}, 4),
+    EXPECT_EQ(build_range_boundaries(composite, Side::source, KeyRange{}, 4, 3),
               "SELECT \"tenant\"::text AS syncset_k0, \"code\"::text AS syncset_k1 FROM (SELECT "
-              "\"tenant\", \"code\", "
-              "row_number() OVER (ORDER BY \"tenant\", \"code\") AS syncset_rn, count(*) OVER () "
-              "AS syncset_n FROM \"public\".\"items\") AS s WHERE syncset_rn % greatest(1, "
-              "ceil(syncset_n::numeric / 4)::bigint) = 0 AND syncset_rn > 1 ORDER BY syncset_rn");
+              "\"tenant\", \"code\", row_number() OVER (ORDER BY \"tenant\", \"code\") AS "
+              "syncset_rn FROM \"public\".\"items\") AS s WHERE syncset_rn % 4 = 0 AND syncset_rn "
+              "> 1 ORDER BY \"tenant\", \"code\" LIMIT 3");
+}
+
+TEST(DriftSql, HistogramIsTheSourceKeyColumnsStatisticsInOrder) {
+    auto spec = single_key_spec();
+    EXPECT_EQ(build_key_histogram(spec),
+              "SELECT u.b FROM (SELECT s.histogram_bounds FROM pg_catalog.pg_stats AS s JOIN "
+              "pg_catalog.pg_class AS c ON c.relname = s.tablename JOIN pg_catalog.pg_namespace "
+              "AS n ON n.oid = c.relnamespace AND n.nspname = s.schemaname WHERE c.oid = "
+              "'\"public\".\"orders\"'::regclass AND s.attname = 'id' ORDER BY s.inherited DESC "
+              "LIMIT 1) AS h, unnest(h.histogram_bounds::text::text[]) WITH ORDINALITY AS u(b, o) "
+              "ORDER BY u.o");
 }
 
 TEST(DriftSql, RangeHashesListKeyTextAndRowHashInKeyOrder) {
     auto spec = single_key_spec();
     EXPECT_EQ(
         build_range_hashes(spec, Side::source, KeyRange{{"10"}, {"20"}}),
-        "SELECT \"id\"::text AS syncset_k0, hashtextextended(ROW(\"id\", \"note\")::text, 0) FROM "
-        "\"public\".\"orders\" WHERE (note <> 'x') AND \"gone\" IS NULL AND (\"id\") >= "
+        "SELECT \"id\"::text AS syncset_k0, to_hex(hashtextextended(ROW(\"id\", \"note\")::text, "
+        "0)) FROM \"public\".\"orders\" WHERE (note <> 'x') AND \"gone\" IS NULL AND (\"id\") >= "
         "('10'::bigint) AND (\"id\") < ('20'::bigint) ORDER BY \"id\"");
     EXPECT_EQ(
         build_range_hashes(spec, Side::replica, KeyRange{}),
-        "SELECT \"id\"::text AS syncset_k0, hashtextextended(ROW(\"id\", \"memo\")::text, 0) FROM "
+        "SELECT \"id\"::text AS syncset_k0, to_hex(hashtextextended(ROW(\"id\", \"memo\")::text, "
+        "0)) FROM "
         "\"billing\".\"orders\" ORDER BY \"id\"");
 }
 
@@ -305,18 +320,20 @@ TEST(DriftSql, KeyHashesOfTheCandidatesUseAnInListOnBothSides) {
     auto spec = single_key_spec();
     EXPECT_EQ(
         build_key_hashes(spec, Side::source, {{"1"}, {"7"}}),
-        "SELECT \"id\"::text AS syncset_k0, hashtextextended(ROW(\"id\", \"note\")::text, 0) FROM "
+        "SELECT \"id\"::text AS syncset_k0, to_hex(hashtextextended(ROW(\"id\", \"note\")::text, "
+        "0)) FROM "
         "\"public\".\"orders\" WHERE (note <> 'x') AND \"gone\" IS NULL AND (\"id\") IN "
         "(('1'::bigint), ('7'::bigint)) ORDER BY \"id\"");
     EXPECT_EQ(
         build_key_hashes(spec, Side::replica, {{"1"}, {"7"}}),
-        "SELECT \"id\"::text AS syncset_k0, hashtextextended(ROW(\"id\", \"memo\")::text, 0) FROM "
+        "SELECT \"id\"::text AS syncset_k0, to_hex(hashtextextended(ROW(\"id\", \"memo\")::text, "
+        "0)) FROM "
         "\"billing\".\"orders\" WHERE (\"id\") IN (('1'::bigint), ('7'::bigint)) ORDER BY \"id\"");
     auto composite = composite_key_spec();
     EXPECT_EQ(build_key_hashes(composite, Side::replica, {{"1", "a"}, {"2", "O'Neil"}}),
               "SELECT \"tenant\"::text AS syncset_k0, \"code\"::text AS syncset_k1, "
-              "hashtextextended(ROW(\"tenant\", \"code\", "
-              "\"v\")::text, 0) FROM \"r\".\"Items\" WHERE (\"tenant\", \"code\") IN "
+              "to_hex(hashtextextended(ROW(\"tenant\", \"code\", "
+              "\"v\")::text, 0)) FROM \"r\".\"Items\" WHERE (\"tenant\", \"code\") IN "
               "(('1'::integer, 'a'::text), ('2'::integer, 'O''Neil'::text)) ORDER BY \"tenant\", "
               "\"code\"");
 }
@@ -346,15 +363,79 @@ namespace {
 
 TEST(DriftSql, SplitSummarySumsEveryPieceOfARangeInOneScanPerSide) {
     auto spec = single_key_spec();
-    EXPECT_EQ(
-        build_split_summary(spec, Side::replica, KeyRange{{"10"}, {}}, {{"20"}, {"30"}}),
-        "SELECT count(*) FILTER (WHERE syncset_b = 0), coalesce(sum(syncset_h) FILTER (WHERE "
-        "syncset_b = 0), 0)::text, count(*) FILTER (WHERE syncset_b = 1), coalesce(sum(syncset_h) "
-        "FILTER (WHERE syncset_b = 1), 0)::text, count(*) FILTER (WHERE syncset_b = 2), "
-        "coalesce(sum(syncset_h) FILTER (WHERE syncset_b = 2), 0)::text FROM (SELECT CASE WHEN "
-        "(\"id\") < ('20'::bigint) THEN 0 WHEN (\"id\") < ('30'::bigint) THEN 1 ELSE 2 END AS "
-        "syncset_b, hashtextextended(ROW(\"id\", \"memo\")::text, 0) AS syncset_h FROM "
-        "\"billing\".\"orders\" WHERE (\"id\") >= ('10'::bigint)) AS s");
+    // A single-column key finds its piece by width_bucket over the typed boundaries.
+    EXPECT_EQ(build_split_summary(spec, Side::replica, KeyRange{{"10"}, {}}, {{"20"}, {"30"}}),
+              "SELECT count(*) FILTER (WHERE b = 0), sum(h) FILTER (WHERE b = 0), count(*) "
+              "FILTER (WHERE b = 1), sum(h) FILTER (WHERE b = 1), count(*) FILTER (WHERE b = 2), "
+              "sum(h) FILTER (WHERE b = 2) FROM (SELECT width_bucket(\"id\", "
+              "ARRAY[('20'::bigint), ('30'::bigint)]), hashtextextended(ROW(\"id\", "
+              "\"memo\")::text, 0) FROM \"billing\".\"orders\" WHERE (\"id\") >= "
+              "('10'::bigint)) AS s(b, h)");
+    // A composite key compares whole tuples, as the range conditions do; the source filters.
+    auto composite = composite_key_spec();
+    composite.where = "v IS NOT NULL";
+    EXPECT_EQ(build_split_summary(composite, Side::source, KeyRange{}, {{"2", "it's"}}),
+              "SELECT count(*) FILTER (WHERE b = 0), sum(h) FILTER (WHERE b = 0), count(*) "
+              "FILTER (WHERE b = 1), sum(h) FILTER (WHERE b = 1) FROM (SELECT CASE WHEN "
+              "(\"tenant\", \"code\") < ('2'::integer, 'it''s'::text) THEN 0 ELSE 1 END, "
+              "hashtextextended(ROW(\"tenant\", \"code\", \"v\")::text, 0) FROM "
+              "\"public\".\"items\" WHERE (v IS NOT NULL)) AS s(b, h)");
+}
+
+// ---- split points from the planner's histogram --------------------------------------------
+
+std::vector<std::string> numbers(int from, int to) {
+    std::vector<std::string> out;
+    for (int i = from; i <= to; ++i) {
+        out.push_back(std::to_string(i));
+    }
+    return out;
+}
+
+TEST(DriftHistogram, BoundsArePickedEvenlyInsideTheHistogramNeverAtItsEnds) {
+    // 101 bounds (the default statistics target): 0 is the smallest key, 100 the largest.
+    auto picked = pick_boundaries(numbers(0, 100), 4);
+    EXPECT_EQ(picked, (std::vector<std::vector<std::string>>{{"25"}, {"50"}, {"75"}}));
+    picked = pick_boundaries(numbers(0, 100), 16);
+    ASSERT_EQ(picked.size(), 15u);
+    EXPECT_EQ(picked.front(), std::vector<std::string>{"6"});
+    EXPECT_EQ(picked.back(), std::vector<std::string>{"94"});
+}
+
+TEST(DriftHistogram, TooCoarseAHistogramGivesNoBoundsSoTheScannerQueriesThem) {
+    EXPECT_TRUE(pick_boundaries(numbers(0, 15), 16).empty());
+    EXPECT_TRUE(pick_boundaries({}, 16).empty());
+    EXPECT_EQ(pick_boundaries(numbers(0, 16), 16).size(), 15u);
+}
+
+TEST(DriftHistogram, RepeatedBoundsOfANonUniqueKeyAreKeptOnce) {
+    std::vector<std::string> bounds(50, "7");
+    bounds.insert(bounds.end(), 51, "9");
+    EXPECT_EQ(pick_boundaries(bounds, 4), (std::vector<std::vector<std::string>>{{"7"}, {"9"}}));
+}
+
+// ---- row hashes in hex --------------------------------------------------------------------
+
+TEST(DriftHexHash, ToHexTextReadsBackAsTheSigned64BitHash) {
+    EXPECT_EQ(parse_hex_hash("0"), 0);
+    EXPECT_EQ(parse_hex_hash("1f"), 31);
+    EXPECT_EQ(parse_hex_hash("7fffffffffffffff"), INT64_MAX);
+    // to_hex(-1::bigint) and to_hex(-9223372036854775808): two's complement.
+    EXPECT_EQ(parse_hex_hash("ffffffffffffffff"), -1);
+    EXPECT_EQ(parse_hex_hash("8000000000000000"), INT64_MIN);
+    EXPECT_EQ(parse_hex_hash("ABCDEF"), 0xabcdef);
+}
+
+TEST(DriftHexHash, AnythingElseIsAnInternalErrorNotAZeroHash) {
+    for (const char* bad : {"", "12345678901234567", "12g4", "-1", " 1"}) {
+        SCOPED_TRACE(bad);
+        try {
+            parse_hex_hash(bad);
+            ADD_FAILURE() << "no error";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), ErrorCode::internal);
+        }
+    }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "syncset/copy/sql.hpp"
@@ -47,20 +48,35 @@ struct KeyRange {
 std::vector<KeyRange> split_range(const KeyRange& range,
                                   const std::vector<std::vector<std::string>>& boundaries);
 
+// Up to `parts - 1` split points taken evenly from a column's histogram bounds (the planner's
+// statistics: the first bound is the smallest value, the last the largest), without repeats.
+// Empty when the histogram has fewer than `parts + 1` bounds: too coarse to split by.
+std::vector<std::vector<std::string>> pick_boundaries(const std::vector<std::string>& histogram,
+                                                      int parts);
+
+// The 64-bit value of a PostgreSQL `to_hex(bigint)` text (two's complement for negatives).
+// Throws Error(internal) on anything else.
+std::int64_t parse_hex_hash(std::string_view text);
+
 enum class Side { source, replica };
 
 // `SELECT count(*), sum(hash)` of a range. The source applies the row filter.
 std::string build_range_summary(const copy::CopySpec& spec, Side side, const KeyRange& range);
 // (count, sum of hashes) of each piece of `range` split at `boundaries`, in one scan and one
 // result row: columns 2i and 2i+1 are piece i, which holds keys from boundary i-1 (inclusive)
-// to boundary i (exclusive).
+// to boundary i (exclusive). An empty piece's sum is NULL (empty text) on both sides.
 std::string build_split_summary(const copy::CopySpec& spec, Side side, const KeyRange& range,
                                 const std::vector<std::vector<std::string>>& boundaries);
-// Keys splitting a range into about `parts` pieces of equal row counts (from the source).
-std::string build_range_boundaries(const copy::CopySpec& spec, const KeyRange& range, int parts);
-// `SELECT key..., hash` of a range in key order.
+// Keys splitting a range on one side into pieces of `step` rows: every `step`-th key in key
+// order, at most `limit` of them (the scan stops at the last one).
+std::string build_range_boundaries(const copy::CopySpec& spec, Side side, const KeyRange& range,
+                                   std::int64_t step, int limit);
+// The histogram bounds of the source's first key column, in order (no row when the table has
+// never been analyzed).
+std::string build_key_histogram(const copy::CopySpec& spec);
+// `SELECT key..., to_hex(hash)` of a range in key order.
 std::string build_range_hashes(const copy::CopySpec& spec, Side side, const KeyRange& range);
-// `SELECT key..., hash` of the given keys, for the re-check.
+// `SELECT key..., to_hex(hash)` of the given keys, for the re-check.
 std::string build_key_hashes(const copy::CopySpec& spec, Side side,
                              const std::vector<std::vector<std::string>>& keys);
 // The source rows of the given keys, as the copy loop reads them (for --repair).

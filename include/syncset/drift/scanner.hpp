@@ -7,7 +7,11 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "syncset/copy/sql.hpp"
 #include "syncset/drift/compare.hpp"
@@ -18,8 +22,26 @@ class Connection;
 
 namespace syncset::drift {
 
+// The source's whole-table summaries, shared by the scans of one `check` run: every replica
+// of the same table that selects the same rows and columns sends the same query, and the
+// source answers it once for all of them. Thread-safe.
+class SourceCache {
+  public:
+    std::optional<std::vector<RangeSummary>> find(const std::string& sql) const;
+    void store(const std::string& sql, std::vector<RangeSummary> result);
+
+  private:
+    mutable std::mutex m_mutex;
+    std::map<std::string, std::vector<RangeSummary>> m_results;
+};
+
 struct ScanOptions {
-    int fanout = 16;              // pieces a differing range is split into
+    // A differing range of more than `wide_rows` rows is split `fanout` ways: each level there
+    // costs a scan of the range, so few levels. Smaller ranges are cheap to scan and split
+    // `narrow_fanout` ways: fewer (count, sum) pairs to read per difference.
+    int fanout = 16;
+    int narrow_fanout = 4;
+    std::int64_t wide_rows = 16384;
     std::int64_t leaf_rows = 16;  // ranges this small are compared row by row
     bool repair = false;
     // A difference must still be there after the table's copy loop caught up (or this long
@@ -31,8 +53,10 @@ struct ScanOptions {
     // The daemon, which runs the table's loop itself, catches it up through this instead of
     // waiting for another process to do it.
     std::function<void()> catch_up;
-    // Pace on average: after each query, sleep until rows scanned / time is at most this.
+    // Pace on average: after each query, sleep until rows scanned / time is at most this
+    // (on each side).
     std::int64_t max_rows_per_second = 0;  // 0: unlimited
+    SourceCache* source_cache = nullptr;   // none: every scan reads the source itself
 };
 
 struct TableReport {
@@ -42,7 +66,9 @@ struct TableReport {
     std::int64_t repaired = 0;
     Diff after_repair;             // what still differs after --repair (should be empty)
     std::uint64_t bytes_read = 0;  // result bytes received from both sides
+    std::uint64_t bytes_sent = 0;  // SQL text sent to both sides
     std::int64_t queries = 0;
+    std::int64_t source_scans_reused = 0;  // source summaries answered by the SourceCache
     double seconds = 0;
 };
 
