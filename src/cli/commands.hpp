@@ -15,8 +15,8 @@ struct Options {
     bool json = false;
     bool repair = false;
     std::int64_t max_rows_per_second = 0;  // check: pace of the scan on each side; 0 unlimited
-    std::string log_level;   // overrides log.level when set
-    std::string log_format;  // overrides log.format when set
+    std::string log_level;                 // overrides log.level when set
+    std::string log_format;                // overrides log.format when set
 };
 
 // Loads and validates the config, applies command-line overrides and sets up logging.

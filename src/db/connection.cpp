@@ -177,23 +177,63 @@ Result Connection::query(std::string_view sql) {
     return run(sql, "a query");
 }
 
-Result Connection::exec_params(std::string_view sql,
-                               const std::vector<std::optional<std::string>>& params) {
-    check_no_copy("a query");
+namespace {
+
+std::vector<const char*> param_values(const std::vector<std::optional<std::string>>& params,
+                                      const std::string& role) {
     if (params.size() > static_cast<std::size_t>(INT_MAX)) {
-        throw Error(ErrorCode::internal, m_role + ": too many query parameters");
+        throw Error(ErrorCode::internal, role + ": too many query parameters");
     }
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& param : params) {
         values.push_back(param ? param->c_str() : nullptr);
     }
+    return values;
+}
+
+}  // namespace
+
+Result Connection::exec_params(std::string_view sql,
+                               const std::vector<std::optional<std::string>>& params) {
+    check_no_copy("a query");
+    std::vector<const char*> values = param_values(params, m_role);
     Result result(PQexecParams(m_conn.get(), std::string(sql).c_str(),
                                static_cast<int>(values.size()), nullptr, values.data(), nullptr,
                                nullptr, 0));
     const ExecStatusType status = PQresultStatus(result.get());
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
         // The extended protocol refuses COPY, so there is nothing to clean up here.
+        throw translate_libpq_error(m_conn.get(), result.get(), m_role);
+    }
+    return result;
+}
+
+Result Connection::exec_prepared(const std::string& sql,
+                                 const std::vector<std::optional<std::string>>& params,
+                                 bool* prepared_now) {
+    check_no_copy("a query");
+    std::vector<const char*> values = param_values(params, m_role);
+    auto it = m_prepared.find(sql);
+    if (prepared_now != nullptr) {
+        *prepared_now = it == m_prepared.end();
+    }
+    if (it == m_prepared.end()) {
+        if (m_prepared.size() >= k_max_prepared) {
+            exec("DEALLOCATE ALL");
+            m_prepared.clear();
+        }
+        std::string name = "syncset_" + std::to_string(++m_prepared_count);
+        Result prepared(PQprepare(m_conn.get(), name.c_str(), sql.c_str(), 0, nullptr));
+        if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
+            throw translate_libpq_error(m_conn.get(), prepared.get(), m_role);
+        }
+        it = m_prepared.emplace(sql, std::move(name)).first;
+    }
+    Result result(PQexecPrepared(m_conn.get(), it->second.c_str(), static_cast<int>(values.size()),
+                                 values.data(), nullptr, nullptr, 0));
+    const ExecStatusType status = PQresultStatus(result.get());
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
         throw translate_libpq_error(m_conn.get(), result.get(), m_role);
     }
     return result;

@@ -52,10 +52,18 @@ std::string key_tuple(const copy::CopySpec& spec, Side side) {
     return "(" + join(names(spec, side, spec.key_count), ", ") + ")";
 }
 
-std::string key_literal(const copy::CopySpec& spec, const std::vector<std::string>& key) {
+// A key as a row of values cast to the key columns' types: quoted literals when `params` is
+// null (COPY takes no parameters), else parameters $n appended to `*params`.
+std::string key_value(const copy::CopySpec& spec, const std::vector<std::string>& key,
+                      std::vector<std::string>* params) {
     std::vector<std::string> values;
     for (std::size_t i = 0; i < spec.key_count && i < key.size(); ++i) {
-        values.push_back(quote_literal(key[i]) + "::" + spec.columns[i].type);
+        if (params == nullptr) {
+            values.push_back(quote_literal(key[i]) + "::" + spec.columns[i].type);
+        } else {
+            params->push_back(key[i]);
+            values.push_back("$" + std::to_string(params->size()) + "::" + spec.columns[i].type);
+        }
     }
     return "(" + join(values, ", ") + ")";
 }
@@ -72,7 +80,8 @@ std::string row_hash_hex(const copy::CopySpec& spec, Side side) {
     return "to_hex(" + row_hash(spec, side) + ")";
 }
 
-std::vector<std::string> conditions(const copy::CopySpec& spec, Side side, const KeyRange& range) {
+std::vector<std::string> conditions(const copy::CopySpec& spec, Side side, const KeyRange& range,
+                                    std::vector<std::string>* params) {
     std::vector<std::string> out;
     if (side == Side::source) {
         if (spec.where) {
@@ -83,10 +92,10 @@ std::vector<std::string> conditions(const copy::CopySpec& spec, Side side, const
         }
     }
     if (!range.lower.empty()) {
-        out.push_back(key_tuple(spec, side) + " >= " + key_literal(spec, range.lower));
+        out.push_back(key_tuple(spec, side) + " >= " + key_value(spec, range.lower, params));
     }
     if (!range.upper.empty()) {
-        out.push_back(key_tuple(spec, side) + " < " + key_literal(spec, range.upper));
+        out.push_back(key_tuple(spec, side) + " < " + key_value(spec, range.upper, params));
     }
     return out;
 }
@@ -106,11 +115,11 @@ std::string key_texts(const copy::CopySpec& spec, Side side) {
     return join(out, ", ");
 }
 
-std::string key_list(const copy::CopySpec& spec,
-                     const std::vector<std::vector<std::string>>& keys) {
+std::string key_list(const copy::CopySpec& spec, const std::vector<std::vector<std::string>>& keys,
+                     std::vector<std::string>* params) {
     std::vector<std::string> values;
     for (const auto& key : keys) {
-        values.push_back(key_literal(spec, key));
+        values.push_back(key_value(spec, key, params));
     }
     return "(" + join(values, ", ") + ")";
 }
@@ -201,13 +210,16 @@ std::int64_t parse_hex_hash(std::string_view text) {
     return static_cast<std::int64_t>(value);
 }
 
-std::string build_range_summary(const copy::CopySpec& spec, Side side, const KeyRange& range) {
-    return "SELECT count(*), coalesce(sum(" + row_hash(spec, side) + "), 0)::text FROM " +
-           table(spec, side) + where_clause(conditions(spec, side, range));
+Query build_range_summary(const copy::CopySpec& spec, Side side, const KeyRange& range) {
+    Query q;
+    q.sql = "SELECT count(*), coalesce(sum(" + row_hash(spec, side) + "), 0)::text FROM " +
+            table(spec, side) + where_clause(conditions(spec, side, range, &q.params));
+    return q;
 }
 
-std::string build_split_summary(const copy::CopySpec& spec, Side side, const KeyRange& range,
-                                const std::vector<std::vector<std::string>>& boundaries) {
+Query build_split_summary(const copy::CopySpec& spec, Side side, const KeyRange& range,
+                          const std::vector<std::vector<std::string>>& boundaries) {
+    Query q;
     // The piece of each row. width_bucket is a binary search over the boundaries, a third
     // cheaper per row than a CASE of row comparisons; a composite key keeps the CASE, whose
     // tuple comparisons are those of the range conditions.
@@ -215,15 +227,15 @@ std::string build_split_summary(const copy::CopySpec& spec, Side side, const Key
     if (spec.key_count == 1) {
         std::vector<std::string> bounds;
         for (const auto& b : boundaries) {
-            bounds.push_back(key_literal(spec, b));
+            bounds.push_back(key_value(spec, b, &q.params));
         }
-        bucket = "width_bucket(" + names(spec, side, 1).front() + ", ARRAY[" + join(bounds, ", ") +
-                 "])";
+        bucket =
+            "width_bucket(" + names(spec, side, 1).front() + ", ARRAY[" + join(bounds, ", ") + "])";
     } else {
         bucket = "CASE";
         for (std::size_t i = 0; i < boundaries.size(); ++i) {
-            bucket += " WHEN " + key_tuple(spec, side) + " < " + key_literal(spec, boundaries[i]) +
-                      " THEN " + std::to_string(i);
+            bucket += " WHEN " + key_tuple(spec, side) + " < " +
+                      key_value(spec, boundaries[i], &q.params) + " THEN " + std::to_string(i);
         }
         bucket += " ELSE " + std::to_string(boundaries.size()) + " END";
     }
@@ -235,51 +247,59 @@ std::string build_split_summary(const copy::CopySpec& spec, Side side, const Key
         std::string piece = " FILTER (WHERE b = " + std::to_string(i) + ")";
         sums += (i > 0 ? ", " : "") + std::string("count(*)") + piece + ", sum(h)" + piece;
     }
-    return "SELECT " + sums + " FROM (SELECT " + bucket + ", " + row_hash(spec, side) + " FROM " +
-           table(spec, side) + where_clause(conditions(spec, side, range)) + ") AS s(b, h)";
+    q.sql = "SELECT " + sums + " FROM (SELECT " + bucket + ", " + row_hash(spec, side) + " FROM " +
+            table(spec, side) + where_clause(conditions(spec, side, range, &q.params)) +
+            ") AS s(b, h)";
+    return q;
 }
 
-std::string build_range_boundaries(const copy::CopySpec& spec, Side side, const KeyRange& range,
-                                   std::int64_t step, int limit) {
+Query build_range_boundaries(const copy::CopySpec& spec, Side side, const KeyRange& range,
+                             std::int64_t step, int limit) {
+    Query q;
     std::string key = join(names(spec, side, spec.key_count), ", ");
     // No count(*) OVER (): the caller knows the range's rows, and a whole-partition window
     // would hold every row of the range before returning the first.
-    return "SELECT " + key_texts(spec, side) + " FROM (SELECT " + key +
-           ", row_number() OVER (ORDER BY " + key + ") AS syncset_rn FROM " + table(spec, side) +
-           where_clause(conditions(spec, side, range)) + ") AS s WHERE syncset_rn % " +
-           std::to_string(std::max<std::int64_t>(step, 1)) + " = 0 AND syncset_rn > 1 ORDER BY " +
-           key + " LIMIT " + std::to_string(std::max(limit, 0));
+    q.sql = "SELECT " + key_texts(spec, side) + " FROM (SELECT " + key +
+            ", row_number() OVER (ORDER BY " + key + ") AS syncset_rn FROM " + table(spec, side) +
+            where_clause(conditions(spec, side, range, &q.params)) + ") AS s WHERE syncset_rn % " +
+            std::to_string(std::max<std::int64_t>(step, 1)) + " = 0 AND syncset_rn > 1 ORDER BY " +
+            key + " LIMIT " + std::to_string(std::max(limit, 0));
+    return q;
 }
 
 std::string build_key_histogram(const copy::CopySpec& spec) {
     return "SELECT u.b FROM (SELECT s.histogram_bounds FROM pg_catalog.pg_stats AS s JOIN "
            "pg_catalog.pg_class AS c ON c.relname = s.tablename JOIN pg_catalog.pg_namespace AS "
            "n ON n.oid = c.relnamespace AND n.nspname = s.schemaname WHERE c.oid = " +
-           quote_literal(spec.source_table) + "::regclass AND s.attname = " +
-           quote_literal(spec.columns.front().source) +
+           quote_literal(spec.source_table) +
+           "::regclass AND s.attname = " + quote_literal(spec.columns.front().source) +
            " ORDER BY s.inherited DESC LIMIT 1) AS h, unnest(h.histogram_bounds::text::text[]) "
            "WITH ORDINALITY AS u(b, o) ORDER BY u.o";
 }
 
-std::string build_range_hashes(const copy::CopySpec& spec, Side side, const KeyRange& range) {
-    return "SELECT " + key_texts(spec, side) + ", " + row_hash_hex(spec, side) + " FROM " +
-           table(spec, side) + where_clause(conditions(spec, side, range)) + " ORDER BY " +
-           join(names(spec, side, spec.key_count), ", ");
+Query build_range_hashes(const copy::CopySpec& spec, Side side, const KeyRange& range) {
+    Query q;
+    q.sql = "SELECT " + key_texts(spec, side) + ", " + row_hash_hex(spec, side) + " FROM " +
+            table(spec, side) + where_clause(conditions(spec, side, range, &q.params)) +
+            " ORDER BY " + join(names(spec, side, spec.key_count), ", ");
+    return q;
 }
 
-std::string build_key_hashes(const copy::CopySpec& spec, Side side,
-                             const std::vector<std::vector<std::string>>& keys) {
-    std::vector<std::string> parts = conditions(spec, side, KeyRange{});
-    parts.push_back(key_tuple(spec, side) + " IN " + key_list(spec, keys));
-    return "SELECT " + key_texts(spec, side) + ", " + row_hash_hex(spec, side) + " FROM " +
-           table(spec, side) + where_clause(parts) + " ORDER BY " +
-           join(names(spec, side, spec.key_count), ", ");
+Query build_key_hashes(const copy::CopySpec& spec, Side side,
+                       const std::vector<std::vector<std::string>>& keys) {
+    Query q;
+    std::vector<std::string> parts = conditions(spec, side, KeyRange{}, &q.params);
+    parts.push_back(key_tuple(spec, side) + " IN " + key_list(spec, keys, &q.params));
+    q.sql = "SELECT " + key_texts(spec, side) + ", " + row_hash_hex(spec, side) + " FROM " +
+            table(spec, side) + where_clause(parts) + " ORDER BY " +
+            join(names(spec, side, spec.key_count), ", ");
+    return q;
 }
 
 std::string build_copy_keys(const copy::CopySpec& spec,
                             const std::vector<std::vector<std::string>>& keys) {
-    std::vector<std::string> parts = conditions(spec, Side::source, KeyRange{});
-    parts.push_back(key_tuple(spec, Side::source) + " IN " + key_list(spec, keys));
+    std::vector<std::string> parts = conditions(spec, Side::source, KeyRange{}, nullptr);
+    parts.push_back(key_tuple(spec, Side::source) + " IN " + key_list(spec, keys, nullptr));
     return "COPY (SELECT " + join(names(spec, Side::source, spec.columns.size()), ", ") + " FROM " +
            spec.source_table + where_clause(parts) + ") TO STDOUT";
 }
@@ -287,7 +307,7 @@ std::string build_copy_keys(const copy::CopySpec& spec,
 std::string build_delete_keys(const copy::CopySpec& spec,
                               const std::vector<std::vector<std::string>>& keys) {
     return "DELETE FROM " + spec.target_table + " WHERE " + key_tuple(spec, Side::replica) +
-           " IN " + key_list(spec, keys);
+           " IN " + key_list(spec, keys, nullptr);
 }
 
 }  // namespace syncset::drift

@@ -22,7 +22,9 @@ constexpr std::size_t k_keys_per_query = 500;
 // A key's replica hash when it was last read; nullopt: the replica had no such row.
 using Seen = std::map<std::vector<std::string>, std::optional<std::int64_t>>;
 
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
+    return (a + b - 1) / b;
+}
 
 // Runs the source's and the replica's query at the same time, on their own connections; the
 // replica's in a thread of its own. Waits for both, also when one throws.
@@ -47,6 +49,13 @@ class Scanner {
             if (c->server_version() >= 110000) {
                 c->exec("SET jit = off");
             }
+        }
+        // Prepared range queries must be planned for their keys each time: a generic plan
+        // chosen for a small range would scan the whole table for a large one.
+        m_prepare = m_source.server_version() >= 120000 && m_replica.server_version() >= 120000;
+        if (m_prepare) {
+            m_source.exec("SET plan_cache_mode = force_custom_plan");
+            m_replica.exec("SET plan_cache_mode = force_custom_plan");
         }
         auto [source_all, replica_all] =
             on_both([&] { return summary(Side::source, KeyRange{}); },
@@ -102,14 +111,22 @@ class Scanner {
     db::Connection& side(Side s) { return s == Side::source ? m_source : m_replica; }
 
     // Safe from both threads of on_both: each side's connection is used by one at a time, and
-    // the counters are atomic.
-    db::Result query(Side s, const std::string& sql) {
+    // the counters are atomic. Range queries are prepared once per connection, so after the
+    // first of a shape only their keys travel; one-off queries are not.
+    db::Result query(Side s, const Query& q, bool prepare) {
         if (m_stop != nullptr && *m_stop) {
             throw Error(ErrorCode::database, "drift scan interrupted", true);
         }
-        db::Result result = side(s).query(sql);
+        std::vector<std::optional<std::string>> params(q.params.begin(), q.params.end());
+        bool sent_text = true;
+        db::Result result = prepare && m_prepare ? side(s).exec_prepared(q.sql, params, &sent_text)
+                                                 : side(s).exec_params(q.sql, params);
         ++m_queries;
-        m_bytes_sent += sql.size();
+        std::uint64_t sent = sent_text ? q.sql.size() : 0;
+        for (const auto& p : q.params) {
+            sent += p.size();
+        }
+        m_bytes_sent += sent;
         std::uint64_t bytes = 0;
         for (int r = 0; r < result.rows(); ++r) {
             for (int c = 0; c < result.columns(); ++c) {
@@ -121,16 +138,21 @@ class Scanner {
     }
 
     // A summary query's result, from the SourceCache when the source already answered it.
-    std::vector<RangeSummary> summaries(Side s, const std::string& sql, bool shareable) {
+    std::vector<RangeSummary> summaries(Side s, const Query& q, bool shareable) {
         SourceCache* cache = s == Side::source && shareable ? m_options.source_cache : nullptr;
+        std::string cache_key;
         if (cache != nullptr) {
-            if (auto hit = cache->find(sql)) {
+            cache_key = q.sql;
+            for (const auto& p : q.params) {
+                cache_key += '\0' + p;
+            }
+            if (auto hit = cache->find(cache_key)) {
                 ++m_report.source_scans_reused;  // only this (the source's) thread writes it
                 return *hit;
             }
         }
         auto started = Clock::now();
-        db::Result r = query(s, sql);
+        db::Result r = query(s, q, true);
         std::vector<RangeSummary> out;
         std::int64_t rows = 0;
         for (int piece = 0; 2 * piece + 1 < r.columns(); ++piece) {
@@ -140,7 +162,7 @@ class Scanner {
         }
         pace(rows, started);
         if (cache != nullptr) {
-            cache->store(sql, out);
+            cache->store(cache_key, out);
         }
         return out;
     }
@@ -170,8 +192,8 @@ class Scanner {
         }
     }
 
-    Keys keys(Side s, const std::string& sql) {
-        db::Result r = query(s, sql);
+    Keys keys(Side s, const Query& q, bool prepare) {
+        db::Result r = query(s, q, prepare);
         Keys out;
         for (int i = 0; i < r.rows(); ++i) {
             std::vector<std::string> key;
@@ -183,8 +205,8 @@ class Scanner {
         return out;
     }
 
-    std::vector<KeyHash> rows(Side s, const std::string& sql) {
-        db::Result r = query(s, sql);
+    std::vector<KeyHash> rows(Side s, const Query& q, bool prepare) {
+        db::Result r = query(s, q, prepare);
         std::vector<KeyHash> out;
         out.reserve(static_cast<std::size_t>(r.rows()));
         const int key_columns = static_cast<int>(m_spec.key_count);
@@ -216,7 +238,7 @@ class Scanner {
                     int fanout) {
         if (whole(range) && m_spec.key_count == 1) {
             std::vector<std::string> histogram;
-            for (auto& key : keys(Side::source, build_key_histogram(m_spec))) {
+            for (auto& key : keys(Side::source, Query{build_key_histogram(m_spec), {}}, false)) {
                 histogram.push_back(std::move(key.front()));
             }
             Keys picked = pick_boundaries(histogram, fanout);
@@ -227,7 +249,8 @@ class Scanner {
         const Side from = s.rows >= r.rows ? Side::source : Side::replica;
         const std::int64_t most = std::max(s.rows, r.rows);
         return keys(from,
-                    build_range_boundaries(m_spec, from, range, ceil_div(most, fanout), fanout - 1));
+                    build_range_boundaries(m_spec, from, range, ceil_div(most, fanout), fanout - 1),
+                    true);
     }
 
     // A range whose summaries differ: split it until it is small, then compare its rows. Rows
@@ -266,8 +289,12 @@ class Scanner {
             // Neither side has two rows here any more (rows moved since the summary).
         }
         auto [source_rows, replica_rows] = on_both(
-            [&] { return rows(Side::source, build_range_hashes(m_spec, Side::source, range)); },
-            [&] { return rows(Side::replica, build_range_hashes(m_spec, Side::replica, range)); });
+            [&] {
+                return rows(Side::source, build_range_hashes(m_spec, Side::source, range), true);
+            },
+            [&] {
+                return rows(Side::replica, build_range_hashes(m_spec, Side::replica, range), true);
+            });
         Diff found = compare_rows(source_rows, replica_rows);
         remember(found, replica_rows);
         append(out, std::move(found));
@@ -283,8 +310,8 @@ class Scanner {
         for (const Keys* list : {&found.missing, &found.extra, &found.different}) {
             for (const auto& key : *list) {
                 auto it = hashes.find(key);
-                m_seen[key] = it == hashes.end() ? std::nullopt
-                                                 : std::optional<std::int64_t>(it->second);
+                m_seen[key] =
+                    it == hashes.end() ? std::nullopt : std::optional<std::int64_t>(it->second);
             }
         }
     }
@@ -362,9 +389,12 @@ class Scanner {
                        keys.begin() + static_cast<std::ptrdiff_t>(
                                           std::min(keys.size(), i + k_keys_per_query)));
             auto [source_rows, replica_rows] = on_both(
-                [&] { return rows(Side::source, build_key_hashes(m_spec, Side::source, chunk)); },
                 [&] {
-                    return rows(Side::replica, build_key_hashes(m_spec, Side::replica, chunk));
+                    return rows(Side::source, build_key_hashes(m_spec, Side::source, chunk), false);
+                },
+                [&] {
+                    return rows(Side::replica, build_key_hashes(m_spec, Side::replica, chunk),
+                                false);
                 });
             for (const auto& row : replica_rows) {
                 out.replica[row.key] = row.hash;
@@ -423,6 +453,7 @@ class Scanner {
     const std::atomic<bool>* m_stop;
     TableReport m_report;
     Seen m_seen;
+    bool m_prepare = false;
     std::atomic<std::uint64_t> m_bytes_read{0};
     std::atomic<std::uint64_t> m_bytes_sent{0};
     std::atomic<std::int64_t> m_queries{0};

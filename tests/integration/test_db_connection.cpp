@@ -162,6 +162,51 @@ TEST_F(DbConnection, ExecParamsPassesNullEmptyAndAwkwardTextUnchanged) {
     EXPECT_EQ(result.column_name(3), "?column?");
 }
 
+// The drift scanner's range queries: the text is prepared on first use and only parameters
+// travel after; the server holds one statement per text, never more than the cap.
+TEST_F(DbConnection, ExecPreparedSendsTheTextOnceAndKeepsAtMostTheCap) {
+    const auto conn = db::Connection::open(source_dsn(), "source");
+    auto prepared_statements = [&] {
+        return std::string(conn->query("SELECT count(*) FROM pg_prepared_statements").value(0, 0));
+    };
+    bool sent = false;
+    db::Result a = conn->exec_prepared("SELECT $1::int + 1", {std::string("41")}, &sent);
+    EXPECT_TRUE(sent);
+    EXPECT_EQ(a.value(0, 0), "42");
+    db::Result b = conn->exec_prepared("SELECT $1::int + 1", {std::string("1")}, &sent);
+    EXPECT_FALSE(sent);
+    EXPECT_EQ(b.value(0, 0), "2");
+    EXPECT_EQ(prepared_statements(), "1");
+
+    for (std::size_t i = 0; i < db::Connection::k_max_prepared + 10; ++i) {
+        conn->exec_prepared("SELECT $1::int + " + std::to_string(i), {std::string("0")});
+    }
+    EXPECT_LE(std::stoul(prepared_statements()), db::Connection::k_max_prepared);
+    // The first text was deallocated with the others: it is prepared again, and still works.
+    db::Result c = conn->exec_prepared("SELECT $1::int + 1", {std::string("9")}, &sent);
+    EXPECT_TRUE(sent);
+    EXPECT_EQ(c.value(0, 0), "10");
+}
+
+TEST_F(DbConnection, ExecPreparedErrorsAreTranslatedAndLeaveTheConnectionUsable) {
+    const auto conn = db::Connection::open(source_dsn(), "source");
+    try {
+        conn->exec_prepared("SELECT * FROM no_such_table WHERE id = $1::int", {std::string("1")});
+        FAIL() << "expected an Error";
+    } catch (const Error& error) {
+        EXPECT_EQ(error.code(), ErrorCode::database);
+        EXPECT_FALSE(error.retryable());
+        EXPECT_EQ(error.sqlstate(), "42P01");
+    }
+    try {
+        conn->exec_prepared("SELECT 1 / $1::int", {std::string("0")});
+        FAIL() << "expected an Error";
+    } catch (const Error& error) {
+        EXPECT_EQ(error.sqlstate(), "22012");
+    }
+    EXPECT_EQ(conn->exec_prepared("SELECT 1 / $1::int", {std::string("1")}).value(0, 0), "1");
+}
+
 TEST_F(DbConnection, CommitOfATransactionAbortedByAnErrorThrowsInsteadOfRollingBackQuietly) {
     exec_source("CREATE TABLE t (id int)");
     const auto conn = db::Connection::open(source_dsn(), "source");

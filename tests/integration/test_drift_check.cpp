@@ -276,9 +276,12 @@ TEST_F(DriftScanSql, BoundariesComeBackInKeyOrder) {
     single.target_table = "\"public\".\"b\"";
     single.columns = {{"id", "id", "bigint"}, {"v", "v", "integer"}};
     single.key_count = 1;
+    drift::Query single_query =
+        drift::build_range_boundaries(single, drift::Side::source, drift::KeyRange{}, 1250, 15);
     db::Result r = connection(Server::source)
-                       .query(drift::build_range_boundaries(single, drift::Side::source,
-                                                            drift::KeyRange{}, 1250, 15));
+                       .exec_params(single_query.sql,
+                                    std::vector<std::optional<std::string>>(
+                                        single_query.params.begin(), single_query.params.end()));
     std::vector<long long> ids;
     std::string shown;
     for (int i = 0; i < r.rows(); ++i) {
@@ -299,9 +302,12 @@ TEST_F(DriftScanSql, BoundariesComeBackInKeyOrder) {
     composite.target_table = "\"public\".\"c\"";
     composite.columns = {{"tenant", "tenant", "integer"}, {"code", "code", "text"}};
     composite.key_count = 2;
+    drift::Query composite_query =
+        drift::build_range_boundaries(composite, drift::Side::source, drift::KeyRange{}, 313, 15);
     db::Result c = connection(Server::source)
-                       .query(drift::build_range_boundaries(composite, drift::Side::source,
-                                                            drift::KeyRange{}, 313, 15));
+                       .exec_params(composite_query.sql, std::vector<std::optional<std::string>>(
+                                                             composite_query.params.begin(),
+                                                             composite_query.params.end()));
     std::vector<std::pair<int, std::string>> keys;
     shown.clear();
     for (int i = 0; i < c.rows(); ++i) {
@@ -656,12 +662,13 @@ TEST_F(DriftCheck, StaleHistogramSplitPointsStillFindEveryDifference) {
     ASSERT_EQ(run_once(yaml).exit_status, 0);
     exec_replica(
         "UPDATE big SET a = -a WHERE id IN (5, 5000, 9999, 10001, 20000, 30000); "
-        "DELETE FROM big WHERE id IN (7, 25000); INSERT INTO big (id, a, updated_at) VALUES (0, 0, now()), (30005, 0, now())");
+        "DELETE FROM big WHERE id IN (7, 25000); INSERT INTO big (id, a, updated_at) VALUES (0, 0, "
+        "now()), (30005, 0, now())");
     const std::string q = "SELECT id, a, updated_at FROM big ORDER BY id";
-    expect_found_and_repaired(yaml, "public.big",
-                              Expected{{"25000", "7"}, {"0", "30005"},
-                                       {"10001", "20000", "30000", "5", "5000", "9999"}},
-                              q, q);
+    expect_found_and_repaired(
+        yaml, "public.big",
+        Expected{{"25000", "7"}, {"0", "30005"}, {"10001", "20000", "30000", "5", "5000", "9999"}},
+        q, q);
 }
 
 // Thousands of rows only the replica has, past the source's last key: the source has no keys
@@ -697,11 +704,11 @@ TEST_F(DriftCheck, ThousandsOfRowsOnlyOnTheReplicaAreAllExtra) {
 // replica is still compared on its own: drift on one is not reported on the other.
 TEST_F(DriftCheck, ReplicasOfTheSameTableShareOneSourceScan) {
     create_items();
-    const std::string yaml = config_for(
-        {{"r", replica_dsn(), entry("items")},
-         {"r2", replica_dsn(),
-          "      - source: public.items\n        target: copy2.items\n"
-          "        cursor: updated_at\n        poll_interval: 200ms\n"}});
+    const std::string yaml =
+        config_for({{"r", replica_dsn(), entry("items")},
+                    {"r2", replica_dsn(),
+                     "      - source: public.items\n        target: copy2.items\n"
+                     "        cursor: updated_at\n        poll_interval: 200ms\n"}});
     CliResult once = run_once(yaml);
     ASSERT_EQ(once.exit_status, 0) << describe(once);
     CliResult clean = check(yaml);

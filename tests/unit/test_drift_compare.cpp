@@ -203,6 +203,19 @@ TEST(DriftSplitRange, PartsAreContiguousAndCoverTheRange) {
 
 // ---- SQL ----------------------------------------------------------------------------------
 
+}  // namespace
+
+// How gtest shows a Query that is not the expected one.
+void PrintTo(const Query& q, std::ostream* out) {
+    *out << "Query{\n  " << q.sql << "\n  params:";
+    for (const auto& p : q.params) {
+        *out << " [" << p << "]";
+    }
+    *out << "\n}";
+}
+
+namespace {
+
 // public.orders (id bigint, note text) -> billing.orders (id, memo): a renamed column, a row
 // filter and a soft-delete column, which only the source side applies.
 copy::CopySpec single_key_spec() {
@@ -231,42 +244,52 @@ copy::CopySpec composite_key_spec() {
 TEST(DriftSql, SummaryOfTheWholeTableAppliesFilterAndSoftDeleteOnTheSourceOnly) {
     auto spec = single_key_spec();
     EXPECT_EQ(build_range_summary(spec, Side::source, KeyRange{}),
-              "SELECT count(*), coalesce(sum(hashtextextended(ROW(\"id\", \"note\")::text, 0)), "
-              "0)::text FROM \"public\".\"orders\" WHERE (note <> 'x') AND \"gone\" IS NULL");
+              (Query{"SELECT count(*), coalesce(sum(hashtextextended(ROW(\"id\", "
+                     "\"note\")::text, 0)), 0)::text FROM \"public\".\"orders\" WHERE (note <> "
+                     "'x') AND \"gone\" IS NULL",
+                     {}}));
     EXPECT_EQ(build_range_summary(spec, Side::replica, KeyRange{}),
-              "SELECT count(*), coalesce(sum(hashtextextended(ROW(\"id\", \"memo\")::text, 0)), "
-              "0)::text FROM \"billing\".\"orders\"");
+              (Query{"SELECT count(*), coalesce(sum(hashtextextended(ROW(\"id\", "
+                     "\"memo\")::text, 0)), 0)::text FROM \"billing\".\"orders\"",
+                     {}}));
 }
 
-TEST(DriftSql, SummaryOfAKeyRangeIsHalfOpenWithTypedLiterals) {
+// Keys are parameters cast to the key's type, never spliced into the text: the same text
+// serves every range of a shape (prepared once), and no key can change the statement.
+TEST(DriftSql, SummaryOfAKeyRangeIsHalfOpenWithTypedParameters) {
     auto spec = single_key_spec();
-    KeyRange range{{"10"}, {"20"}};
-    EXPECT_EQ(build_range_summary(spec, Side::source, range),
-              "SELECT count(*), coalesce(sum(hashtextextended(ROW(\"id\", \"note\")::text, 0)), "
-              "0)::text FROM \"public\".\"orders\" WHERE (note <> 'x') AND \"gone\" IS NULL AND "
-              "(\"id\") >= ('10'::bigint) AND (\"id\") < ('20'::bigint)");
+    EXPECT_EQ(build_range_summary(spec, Side::source, KeyRange{{"10"}, {"20"}}),
+              (Query{"SELECT count(*), coalesce(sum(hashtextextended(ROW(\"id\", "
+                     "\"note\")::text, 0)), 0)::text FROM \"public\".\"orders\" WHERE (note <> "
+                     "'x') AND \"gone\" IS NULL AND (\"id\") >= ($1::bigint) AND (\"id\") < "
+                     "($2::bigint)",
+                     {"10", "20"}}));
     EXPECT_EQ(build_range_summary(spec, Side::replica, KeyRange{{}, {"20"}}),
+              (Query{"SELECT count(*), coalesce(sum(hashtextextended(ROW(\"id\", "
+                     "\"memo\")::text, 0)), 0)::text FROM \"billing\".\"orders\" WHERE (\"id\") < "
+                     "($1::bigint)",
+                     {"20"}}));
+    EXPECT_EQ(build_range_summary(spec, Side::replica, KeyRange{{"10"}, {}}).sql,
               "SELECT count(*), coalesce(sum(hashtextextended(ROW(\"id\", \"memo\")::text, 0)), "
-              "0)::text FROM \"billing\".\"orders\" WHERE (\"id\") < ('20'::bigint)");
-    EXPECT_EQ(build_range_summary(spec, Side::replica, KeyRange{{"10"}, {}}),
-              "SELECT count(*), coalesce(sum(hashtextextended(ROW(\"id\", \"memo\")::text, 0)), "
-              "0)::text FROM \"billing\".\"orders\" WHERE (\"id\") >= ('10'::bigint)");
+              "0)::text FROM \"billing\".\"orders\" WHERE (\"id\") >= ($1::bigint)");
 }
 
-TEST(DriftSql, CompositeKeyRangesCompareWholeTuplesAndQuoteEveryLiteral) {
+TEST(DriftSql, CompositeKeyRangesCompareWholeTuplesWithEveryPartAParameter) {
     auto spec = composite_key_spec();
     KeyRange range{{"1", "it's"}, {"2", "a\\b"}};
-    EXPECT_EQ(
-        build_range_summary(spec, Side::replica, range),
-        "SELECT count(*), coalesce(sum(hashtextextended(ROW(\"tenant\", \"code\", \"v\")::text, "
-        "0)), 0)::text FROM \"r\".\"Items\" WHERE (\"tenant\", \"code\") >= ('1'::integer, "
-        "'it''s'::text) AND (\"tenant\", \"code\") < ('2'::integer, 'a\\b'::text)");
+    EXPECT_EQ(build_range_summary(spec, Side::replica, range),
+              (Query{"SELECT count(*), coalesce(sum(hashtextextended(ROW(\"tenant\", \"code\", "
+                     "\"v\")::text, 0)), 0)::text FROM \"r\".\"Items\" WHERE (\"tenant\", "
+                     "\"code\") >= ($1::integer, $2::text) AND (\"tenant\", \"code\") < "
+                     "($3::integer, $4::text)",
+                     {"1", "it's", "2", "a\\b"}}));
     EXPECT_EQ(build_range_hashes(spec, Side::source, range),
-              "SELECT \"tenant\"::text AS syncset_k0, \"code\"::text AS syncset_k1, "
-              "to_hex(hashtextextended(ROW(\"tenant\", \"code\", "
-              "\"v\")::text, 0)) FROM \"public\".\"items\" WHERE (\"tenant\", \"code\") >= "
-              "('1'::integer, 'it''s'::text) AND (\"tenant\", \"code\") < ('2'::integer, "
-              "'a\\b'::text) ORDER BY \"tenant\", \"code\"");
+              (Query{"SELECT \"tenant\"::text AS syncset_k0, \"code\"::text AS syncset_k1, "
+                     "to_hex(hashtextextended(ROW(\"tenant\", \"code\", \"v\")::text, 0)) FROM "
+                     "\"public\".\"items\" WHERE (\"tenant\", \"code\") >= ($1::integer, "
+                     "$2::text) AND (\"tenant\", \"code\") < ($3::integer, $4::text) ORDER BY "
+                     "\"tenant\", \"code\"",
+                     {"1", "it's", "2", "a\\b"}}));
 }
 
 // That the keys come back in key order (not in the order of the key's text) is checked against
@@ -274,17 +297,19 @@ TEST(DriftSql, CompositeKeyRangesCompareWholeTuplesAndQuoteEveryLiteral) {
 TEST(DriftSql, BoundariesAreEveryNthKeyOfOneSideInKeyOrderAndStopAtTheLimit) {
     auto spec = single_key_spec();
     EXPECT_EQ(build_range_boundaries(spec, Side::source, KeyRange{{"10"}, {}}, 1250, 15),
-              "SELECT \"id\"::text AS syncset_k0 FROM (SELECT \"id\", row_number() OVER (ORDER BY "
-              "\"id\") AS syncset_rn FROM \"public\".\"orders\" WHERE (note <> 'x') AND \"gone\" IS "
-              "NULL AND (\"id\") >= ('10'::bigint)) AS s WHERE syncset_rn % 1250 = 0 AND "
-              "syncset_rn > 1 ORDER BY \"id\" LIMIT 15");
+              (Query{"SELECT \"id\"::text AS syncset_k0 FROM (SELECT \"id\", row_number() OVER "
+                     "(ORDER BY \"id\") AS syncset_rn FROM \"public\".\"orders\" WHERE (note <> "
+                     "'x') AND \"gone\" IS NULL AND (\"id\") >= ($1::bigint)) AS s WHERE "
+                     "syncset_rn % 1250 = 0 AND syncset_rn > 1 ORDER BY \"id\" LIMIT 15",
+                     {"10"}}));
     // The replica's names, and no filter: rows only the replica has are split by their keys.
     EXPECT_EQ(build_range_boundaries(spec, Side::replica, KeyRange{}, 0, 3),
-              "SELECT \"id\"::text AS syncset_k0 FROM (SELECT \"id\", row_number() OVER (ORDER BY "
-              "\"id\") AS syncset_rn FROM \"billing\".\"orders\") AS s WHERE syncset_rn % 1 = 0 "
-              "AND syncset_rn > 1 ORDER BY \"id\" LIMIT 3");
+              (Query{"SELECT \"id\"::text AS syncset_k0 FROM (SELECT \"id\", row_number() OVER "
+                     "(ORDER BY \"id\") AS syncset_rn FROM \"billing\".\"orders\") AS s WHERE "
+                     "syncset_rn % 1 = 0 AND syncset_rn > 1 ORDER BY \"id\" LIMIT 3",
+                     {}}));
     auto composite = composite_key_spec();
-    EXPECT_EQ(build_range_boundaries(composite, Side::source, KeyRange{}, 4, 3),
+    EXPECT_EQ(build_range_boundaries(composite, Side::source, KeyRange{}, 4, 3).sql,
               "SELECT \"tenant\"::text AS syncset_k0, \"code\"::text AS syncset_k1 FROM (SELECT "
               "\"tenant\", \"code\", row_number() OVER (ORDER BY \"tenant\", \"code\") AS "
               "syncset_rn FROM \"public\".\"items\") AS s WHERE syncset_rn % 4 = 0 AND syncset_rn "
@@ -302,40 +327,39 @@ TEST(DriftSql, HistogramIsTheSourceKeyColumnsStatisticsInOrder) {
               "ORDER BY u.o");
 }
 
-TEST(DriftSql, RangeHashesListKeyTextAndRowHashInKeyOrder) {
+TEST(DriftSql, RangeHashesListKeyTextAndHexRowHashInKeyOrder) {
     auto spec = single_key_spec();
-    EXPECT_EQ(
-        build_range_hashes(spec, Side::source, KeyRange{{"10"}, {"20"}}),
-        "SELECT \"id\"::text AS syncset_k0, to_hex(hashtextextended(ROW(\"id\", \"note\")::text, "
-        "0)) FROM \"public\".\"orders\" WHERE (note <> 'x') AND \"gone\" IS NULL AND (\"id\") >= "
-        "('10'::bigint) AND (\"id\") < ('20'::bigint) ORDER BY \"id\"");
-    EXPECT_EQ(
-        build_range_hashes(spec, Side::replica, KeyRange{}),
-        "SELECT \"id\"::text AS syncset_k0, to_hex(hashtextextended(ROW(\"id\", \"memo\")::text, "
-        "0)) FROM "
-        "\"billing\".\"orders\" ORDER BY \"id\"");
+    EXPECT_EQ(build_range_hashes(spec, Side::source, KeyRange{{"10"}, {"20"}}),
+              (Query{"SELECT \"id\"::text AS syncset_k0, to_hex(hashtextextended(ROW(\"id\", "
+                     "\"note\")::text, 0)) FROM \"public\".\"orders\" WHERE (note <> 'x') AND "
+                     "\"gone\" IS NULL AND (\"id\") >= ($1::bigint) AND (\"id\") < ($2::bigint) "
+                     "ORDER BY \"id\"",
+                     {"10", "20"}}));
+    EXPECT_EQ(build_range_hashes(spec, Side::replica, KeyRange{}),
+              (Query{"SELECT \"id\"::text AS syncset_k0, to_hex(hashtextextended(ROW(\"id\", "
+                     "\"memo\")::text, 0)) FROM \"billing\".\"orders\" ORDER BY \"id\"",
+                     {}}));
 }
 
 TEST(DriftSql, KeyHashesOfTheCandidatesUseAnInListOnBothSides) {
     auto spec = single_key_spec();
-    EXPECT_EQ(
-        build_key_hashes(spec, Side::source, {{"1"}, {"7"}}),
-        "SELECT \"id\"::text AS syncset_k0, to_hex(hashtextextended(ROW(\"id\", \"note\")::text, "
-        "0)) FROM "
-        "\"public\".\"orders\" WHERE (note <> 'x') AND \"gone\" IS NULL AND (\"id\") IN "
-        "(('1'::bigint), ('7'::bigint)) ORDER BY \"id\"");
-    EXPECT_EQ(
-        build_key_hashes(spec, Side::replica, {{"1"}, {"7"}}),
-        "SELECT \"id\"::text AS syncset_k0, to_hex(hashtextextended(ROW(\"id\", \"memo\")::text, "
-        "0)) FROM "
-        "\"billing\".\"orders\" WHERE (\"id\") IN (('1'::bigint), ('7'::bigint)) ORDER BY \"id\"");
+    EXPECT_EQ(build_key_hashes(spec, Side::source, {{"1"}, {"7"}}),
+              (Query{"SELECT \"id\"::text AS syncset_k0, to_hex(hashtextextended(ROW(\"id\", "
+                     "\"note\")::text, 0)) FROM \"public\".\"orders\" WHERE (note <> 'x') AND "
+                     "\"gone\" IS NULL AND (\"id\") IN (($1::bigint), ($2::bigint)) ORDER BY "
+                     "\"id\"",
+                     {"1", "7"}}));
+    EXPECT_EQ(build_key_hashes(spec, Side::replica, {{"1"}, {"7"}}).sql,
+              "SELECT \"id\"::text AS syncset_k0, to_hex(hashtextextended(ROW(\"id\", "
+              "\"memo\")::text, 0)) FROM \"billing\".\"orders\" WHERE (\"id\") IN (($1::bigint), "
+              "($2::bigint)) ORDER BY \"id\"");
     auto composite = composite_key_spec();
     EXPECT_EQ(build_key_hashes(composite, Side::replica, {{"1", "a"}, {"2", "O'Neil"}}),
-              "SELECT \"tenant\"::text AS syncset_k0, \"code\"::text AS syncset_k1, "
-              "to_hex(hashtextextended(ROW(\"tenant\", \"code\", "
-              "\"v\")::text, 0)) FROM \"r\".\"Items\" WHERE (\"tenant\", \"code\") IN "
-              "(('1'::integer, 'a'::text), ('2'::integer, 'O''Neil'::text)) ORDER BY \"tenant\", "
-              "\"code\"");
+              (Query{"SELECT \"tenant\"::text AS syncset_k0, \"code\"::text AS syncset_k1, "
+                     "to_hex(hashtextextended(ROW(\"tenant\", \"code\", \"v\")::text, 0)) FROM "
+                     "\"r\".\"Items\" WHERE (\"tenant\", \"code\") IN (($1::integer, $2::text), "
+                     "($3::integer, $4::text)) ORDER BY \"tenant\", \"code\"",
+                     {"1", "a", "2", "O'Neil"}}));
 }
 
 TEST(DriftSql, RepairReadsTheKeysFromTheFilteredSourceAndDeletesOnTheReplica) {
@@ -355,31 +379,27 @@ TEST(DriftSql, RepairReadsTheKeysFromTheFilteredSourceAndDeletesOnTheReplica) {
               "'a'::text), ('2'::integer, ''::text))");
 }
 
-}  // namespace
-}  // namespace syncset::drift
-
-namespace syncset::drift {
-namespace {
-
 TEST(DriftSql, SplitSummarySumsEveryPieceOfARangeInOneScanPerSide) {
     auto spec = single_key_spec();
     // A single-column key finds its piece by width_bucket over the typed boundaries.
     EXPECT_EQ(build_split_summary(spec, Side::replica, KeyRange{{"10"}, {}}, {{"20"}, {"30"}}),
-              "SELECT count(*) FILTER (WHERE b = 0), sum(h) FILTER (WHERE b = 0), count(*) "
-              "FILTER (WHERE b = 1), sum(h) FILTER (WHERE b = 1), count(*) FILTER (WHERE b = 2), "
-              "sum(h) FILTER (WHERE b = 2) FROM (SELECT width_bucket(\"id\", "
-              "ARRAY[('20'::bigint), ('30'::bigint)]), hashtextextended(ROW(\"id\", "
-              "\"memo\")::text, 0) FROM \"billing\".\"orders\" WHERE (\"id\") >= "
-              "('10'::bigint)) AS s(b, h)");
+              (Query{"SELECT count(*) FILTER (WHERE b = 0), sum(h) FILTER (WHERE b = 0), "
+                     "count(*) FILTER (WHERE b = 1), sum(h) FILTER (WHERE b = 1), count(*) FILTER "
+                     "(WHERE b = 2), sum(h) FILTER (WHERE b = 2) FROM (SELECT "
+                     "width_bucket(\"id\", ARRAY[($1::bigint), ($2::bigint)]), "
+                     "hashtextextended(ROW(\"id\", \"memo\")::text, 0) FROM "
+                     "\"billing\".\"orders\" WHERE (\"id\") >= ($3::bigint)) AS s(b, h)",
+                     {"20", "30", "10"}}));
     // A composite key compares whole tuples, as the range conditions do; the source filters.
     auto composite = composite_key_spec();
     composite.where = "v IS NOT NULL";
     EXPECT_EQ(build_split_summary(composite, Side::source, KeyRange{}, {{"2", "it's"}}),
-              "SELECT count(*) FILTER (WHERE b = 0), sum(h) FILTER (WHERE b = 0), count(*) "
-              "FILTER (WHERE b = 1), sum(h) FILTER (WHERE b = 1) FROM (SELECT CASE WHEN "
-              "(\"tenant\", \"code\") < ('2'::integer, 'it''s'::text) THEN 0 ELSE 1 END, "
-              "hashtextextended(ROW(\"tenant\", \"code\", \"v\")::text, 0) FROM "
-              "\"public\".\"items\" WHERE (v IS NOT NULL)) AS s(b, h)");
+              (Query{"SELECT count(*) FILTER (WHERE b = 0), sum(h) FILTER (WHERE b = 0), "
+                     "count(*) FILTER (WHERE b = 1), sum(h) FILTER (WHERE b = 1) FROM (SELECT "
+                     "CASE WHEN (\"tenant\", \"code\") < ($1::integer, $2::text) THEN 0 ELSE 1 "
+                     "END, hashtextextended(ROW(\"tenant\", \"code\", \"v\")::text, 0) FROM "
+                     "\"public\".\"items\" WHERE (v IS NOT NULL)) AS s(b, h)",
+                     {"2", "it's"}}));
 }
 
 // ---- split points from the planner's histogram --------------------------------------------

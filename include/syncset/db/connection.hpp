@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "syncset/error.hpp"
@@ -83,6 +84,14 @@ class Connection {
     Result query(std::string_view sql);
     // Runs one statement with text parameters $1, $2, ...; nullopt is SQL NULL.
     Result exec_params(std::string_view sql, const std::vector<std::optional<std::string>>& params);
+    // exec_params as a prepared statement of this session: the text travels to the server on
+    // the first call (PQprepare), later calls with the same text send only the parameters.
+    // At most k_max_prepared stay prepared; past that, all are deallocated and it starts over.
+    // `*prepared_now` (when given) tells whether this call sent the text.
+    static constexpr std::size_t k_max_prepared = 256;
+    Result exec_prepared(const std::string& sql,
+                         const std::vector<std::optional<std::string>>& params,
+                         bool* prepared_now = nullptr);
 
     // BEGIN, optionally with modes: begin("ISOLATION LEVEL REPEATABLE READ READ ONLY").
     void begin(std::string_view modes = {});
@@ -153,6 +162,8 @@ class Connection {
     std::string m_role;
     std::string m_description;
     CopyState m_copy_state = CopyState::none;
+    std::unordered_map<std::string, std::string> m_prepared;  // statement text -> name
+    std::uint64_t m_prepared_count = 0;
 };
 
 // Transaction scope on a Connection: BEGIN on construction, ROLLBACK on destruction unless

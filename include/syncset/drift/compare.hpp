@@ -60,25 +60,33 @@ std::int64_t parse_hex_hash(std::string_view text);
 
 enum class Side { source, replica };
 
+// A statement with text parameters $1, $2, ...: the keys it compares with. The text of a range
+// query depends only on the table and the shape of the range, so each side can prepare it once.
+struct Query {
+    std::string sql;
+    std::vector<std::string> params;
+    friend bool operator==(const Query&, const Query&) = default;
+};
+
 // `SELECT count(*), sum(hash)` of a range. The source applies the row filter.
-std::string build_range_summary(const copy::CopySpec& spec, Side side, const KeyRange& range);
+Query build_range_summary(const copy::CopySpec& spec, Side side, const KeyRange& range);
 // (count, sum of hashes) of each piece of `range` split at `boundaries`, in one scan and one
 // result row: columns 2i and 2i+1 are piece i, which holds keys from boundary i-1 (inclusive)
 // to boundary i (exclusive). An empty piece's sum is NULL (empty text) on both sides.
-std::string build_split_summary(const copy::CopySpec& spec, Side side, const KeyRange& range,
-                                const std::vector<std::vector<std::string>>& boundaries);
+Query build_split_summary(const copy::CopySpec& spec, Side side, const KeyRange& range,
+                          const std::vector<std::vector<std::string>>& boundaries);
 // Keys splitting a range on one side into pieces of `step` rows: every `step`-th key in key
 // order, at most `limit` of them (the scan stops at the last one).
-std::string build_range_boundaries(const copy::CopySpec& spec, Side side, const KeyRange& range,
-                                   std::int64_t step, int limit);
+Query build_range_boundaries(const copy::CopySpec& spec, Side side, const KeyRange& range,
+                             std::int64_t step, int limit);
 // The histogram bounds of the source's first key column, in order (no row when the table has
 // never been analyzed).
 std::string build_key_histogram(const copy::CopySpec& spec);
 // `SELECT key..., to_hex(hash)` of a range in key order.
-std::string build_range_hashes(const copy::CopySpec& spec, Side side, const KeyRange& range);
+Query build_range_hashes(const copy::CopySpec& spec, Side side, const KeyRange& range);
 // `SELECT key..., to_hex(hash)` of the given keys, for the re-check.
-std::string build_key_hashes(const copy::CopySpec& spec, Side side,
-                             const std::vector<std::vector<std::string>>& keys);
+Query build_key_hashes(const copy::CopySpec& spec, Side side,
+                       const std::vector<std::vector<std::string>>& keys);
 // The source rows of the given keys, as the copy loop reads them (for --repair).
 std::string build_copy_keys(const copy::CopySpec& spec,
                             const std::vector<std::vector<std::string>>& keys);
