@@ -279,7 +279,7 @@ floor_parallel() {
 # run_check LABEL EXPECTED_STATUS [--repair]: `syncset check --json`; sets elapsed, cpu, and
 # the fields of the table's report (c_*). The report is kept as $work/LABEL.json.
 c_status="" c_source_rows=0 c_replica_rows=0 c_missing=0 c_extra=0 c_different=0
-c_repaired=0 c_left=0 c_seconds=0 c_bytes=0 c_queries=0
+c_repaired=0 c_left=0 c_seconds=0 c_bytes=0 c_queries=0 c_sent=0
 run_check() {
     local label=$1 expected=$2 t0 t1 status=0 fields
     shift 2
@@ -298,10 +298,10 @@ run_check() {
     cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$tv")
     fields=$(jq -r '.replicas[0].tables[0] | [.status, .source_rows, .replica_rows, .missing,
             .extra, .different, .repaired, .still_different_after_repair, .seconds,
-            .bytes_read, .queries] | map(tostring) | join(" ")' "$out") ||
+            .bytes_read, .queries, (.bytes_sent // 0)] | map(tostring) | join(" ")' "$out") ||
         die "$label: the report is not the JSON expected (see $out)"
     read -r c_status c_source_rows c_replica_rows c_missing c_extra c_different c_repaired \
-        c_left c_seconds c_bytes c_queries <<<"$fields"
+        c_left c_seconds c_bytes c_queries c_sent <<<"$fields"
 }
 
 # export_side DSN FILE: the naive baseline's read of one side, sorted by key; sets elapsed.
@@ -469,7 +469,7 @@ done
 # 2. DIFFS scattered differences on the replica, found while the sync loop runs (what check
 #    waits for before it reports a row), then repaired and checked clean again.
 
-declare -a df_wall=() df_scan=() df_cpu=() df_bytes=() df_queries=() df_naive=()
+declare -a df_wall=() df_scan=() df_cpu=() df_bytes=() df_queries=() df_sent=() df_naive=()
 declare -a rp_wall=() rp_after=()
 declare -a sa_wall=() sa_scan=() sa_bytes=()
 
@@ -548,6 +548,7 @@ for ((r = 1; r <= repeat; r++)); do
     df_cpu+=("$cpu")
     df_bytes+=("$c_bytes")
     df_queries+=("$c_queries")
+    df_sent+=("$c_sent")
     ((naive_keys == diffs)) || log "note: the naive diff saw $naive_keys keys, $diffs were injected"
     log "differences #$r: check $check_elapsed s (scan $c_seconds s), $c_bytes bytes, $c_queries queries; naive export + diff $naive_elapsed s"
     repair_and_recheck "diffs-$r"
@@ -634,6 +635,9 @@ missed=0
     row "$diffs differences, bytes per differing row" "$(human "$pd")" \
         "$(printf 'naive export %s' "$(human "$(awk -v b="$clean_naive_src" -v d="$diffs" 'BEGIN { printf "%.0f", 2 * b / d }')")")" \
         "$(ratio "$pd" "$(awk -v b="$clean_naive_src" -v d="$diffs" 'BEGIN { printf "%.0f", 2 * b / d }')")" "< 2 KB" "$v"
+    ds=$(median "${df_sent[@]}")
+    row "  same, SQL text and keys sent per row" "$(human "$(awk -v b="$ds" -v d="$diffs" 'BEGIN { printf "%.0f", b / d }')")" \
+        "" "" "(info)" ""
     if ((${#wrong[@]} == 0)); then
         row "$diffs differences found exactly" "yes" "injected $n_different changed, $n_missing deleted, $n_extra inserted" "" "exact" "ok"
     else

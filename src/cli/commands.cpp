@@ -363,6 +363,7 @@ int cmd_check(const Options& options) {
             scan.recheck_timeout = 2 * table.spec->poll_interval + std::chrono::seconds(1);
             scan.max_rows_per_second = options.max_rows_per_second;
             scan.source_cache = &source_scans;
+            scan.replica = replica.name;
             drift::TableReport report = drift::scan_table(
                 *source_conn, *replica_conn, copy::build_copy_spec(table), scan, &signals.stop);
             const auto& d = report.drift;

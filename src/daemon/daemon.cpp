@@ -429,6 +429,8 @@ class Daemon {
         drift::ScanOptions scan;
         scan.repair = m_config.drift.repair;
         scan.max_rows_per_second = m_config.drift.max_rows_per_second;
+        scan.source_cache = &m_source_scans;
+        scan.replica = replica.name;
         scan.state_schema = m_config.state_schema;
         scan.target_schema = sync.plan().target_schema;
         scan.target_name = sync.plan().target_name;
@@ -453,15 +455,18 @@ class Daemon {
                                               {"table", sync.label()},
                                               {"rows", report.source_rows},
                                               {"ms", ms},
-                                              {"bytes", report.bytes_read}});
+                                              {"bytes", report.bytes_read},
+                                              {"source_scans_reused", report.source_scans_reused}});
         } else {
-            log::warn("drift scan: rows differ", {{"replica", replica.name},
-                                                  {"table", sync.label()},
-                                                  {"missing", d.missing.size()},
-                                                  {"extra", d.extra.size()},
-                                                  {"different", d.different.size()},
-                                                  {"repaired", report.repaired},
-                                                  {"ms", ms}});
+            log::warn("drift scan: rows differ",
+                      {{"replica", replica.name},
+                       {"table", sync.label()},
+                       {"missing", d.missing.size()},
+                       {"extra", d.extra.size()},
+                       {"different", d.different.size()},
+                       {"repaired", report.repaired},
+                       {"ms", ms},
+                       {"source_scans_reused", report.source_scans_reused}});
         }
     }
 
@@ -492,6 +497,9 @@ class Daemon {
     std::size_t m_failed_replicas = 0;
     std::unique_ptr<pqxx::connection> m_catalog_conn;
     std::string m_fingerprint;
+    // Replicas of the same table scanned within a minute of each other share the source's
+    // whole-table scans.
+    drift::SourceCache m_source_scans{std::chrono::minutes(1)};
 };
 
 }  // namespace

@@ -146,7 +146,7 @@ class Scanner {
             for (const auto& p : q.params) {
                 cache_key += '\0' + p;
             }
-            if (auto hit = cache->find(cache_key)) {
+            if (auto hit = cache->find(cache_key, m_options.replica)) {
                 ++m_report.source_scans_reused;  // only this (the source's) thread writes it
                 return *hit;
             }
@@ -162,7 +162,7 @@ class Scanner {
         }
         pace(rows, started);
         if (cache != nullptr) {
-            cache->store(cache_key, out);
+            cache->store(cache_key, m_options.replica, out);
         }
         return out;
     }
@@ -461,18 +461,23 @@ class Scanner {
 
 }  // namespace
 
-std::optional<std::vector<RangeSummary>> SourceCache::find(const std::string& sql) const {
+std::optional<std::vector<RangeSummary>> SourceCache::find(const std::string& key,
+                                                           const std::string& replica) const {
     std::lock_guard lock(m_mutex);
-    auto it = m_results.find(sql);
-    if (it == m_results.end()) {
+    auto it = m_results.find(key);
+    if (it == m_results.end() || it->second.replica == replica ||
+        !fresh(it->second, Clock::now())) {
         return std::nullopt;
     }
-    return it->second;
+    return it->second.result;
 }
 
-void SourceCache::store(const std::string& sql, std::vector<RangeSummary> result) {
+void SourceCache::store(const std::string& key, const std::string& replica,
+                        std::vector<RangeSummary> result) {
     std::lock_guard lock(m_mutex);
-    m_results.insert_or_assign(sql, std::move(result));
+    const auto now = Clock::now();
+    std::erase_if(m_results, [&](const auto& entry) { return !fresh(entry.second, now); });
+    m_results.insert_or_assign(key, Entry{now, replica, std::move(result)});
 }
 
 TableReport scan_table(db::Connection& source, db::Connection& replica, const copy::CopySpec& spec,

@@ -751,6 +751,111 @@ TEST_F(DriftCheck, CheckPacedToARowRateTakesAtLeastRowsOverRate) {
     EXPECT_NE(bad.err.find("max-rows-per-second"), std::string::npos) << bad.err;
 }
 
+// ---- the daemon's periodic scans ----------------------------------------------------------
+
+// The daemon's periodic scans as its log reports them: the sums of every
+// "drift scan: rows differ" line's counts, and the in-sync scans seen.
+struct DaemonScans {
+    std::int64_t missing = 0;
+    std::int64_t extra = 0;
+    std::int64_t different = 0;
+    std::int64_t repaired = 0;
+    int in_sync = 0;
+    int in_sync_reusing_the_source_scan = 0;
+};
+
+DaemonScans daemon_scans(const std::string& log) {
+    DaemonScans out;
+    std::istringstream lines(log);
+    std::string line;
+    auto field = [&](const std::string& name) -> std::int64_t {
+        std::size_t at = line.find(" " + name + "=");
+        return at == std::string::npos ? 0 : std::stoll(line.substr(at + name.size() + 2));
+    };
+    while (std::getline(lines, line)) {
+        if (line.find("drift scan: rows differ") != std::string::npos) {
+            out.missing += field("missing");
+            out.extra += field("extra");
+            out.different += field("different");
+            out.repaired += field("repaired");
+        } else if (line.find("drift scan: in sync") != std::string::npos) {
+            ++out.in_sync;
+            if (field("source_scans_reused") > 0) {
+                ++out.in_sync_reusing_the_source_scan;
+            }
+        }
+    }
+    return out;
+}
+
+std::string with_drift_interval(std::string yaml, const std::string& interval) {
+    const std::string off = "drift:\n  interval: 0\n";
+    yaml.replace(yaml.find(off), off.size(), "drift:\n  interval: " + interval + "\n");
+    return yaml;
+}
+
+// A hard delete on the source is invisible to the cursor: the daemon's periodic scan (with
+// drift.repair, the default) removes those rows from the replica, restores a row changed on
+// the replica behind its back, and records its last result for `syncset status`.
+TEST_F(DriftCheck, DaemonScanRepairsHardDeletesAndRecordsTheResultForStatus) {
+    create_items();
+    const std::string yaml = with_drift_interval(config(entry("items")), "1s");
+    SyncsetProcess daemon({"run"}, yaml);
+    ASSERT_TRUE(eventually_same_rows(k_items, k_items, 60s)) << daemon.describe();
+    exec_source("DELETE FROM items WHERE id IN (3, 150)");
+    exec_replica("UPDATE items SET name = 'changed behind its back' WHERE id = 20");
+    EXPECT_TRUE(eventually_same_rows(k_items, k_items, 60s)) << daemon.describe();
+    EXPECT_TRUE(wait_until([&] { return daemon_scans(daemon.err()).repaired >= 3; }, 30s))
+        << daemon.describe();
+    DaemonScans scans = daemon_scans(daemon.err());
+    EXPECT_EQ(scans.extra, 2) << daemon.describe();
+    EXPECT_EQ(scans.different, 1) << daemon.describe();
+    EXPECT_EQ(scans.missing, 0) << daemon.describe();
+    EXPECT_EQ(scans.repaired, 3) << daemon.describe();
+
+    // The scans after the repair find nothing, and status shows the last one.
+    const std::string status_sql =
+        "SELECT t->'last_drift_scan'->>'missing', t->'last_drift_scan'->>'extra', "
+        "t->'last_drift_scan'->>'different', t->'last_drift_scan'->>'rows' "
+        "FROM jsonb_array_elements($1::jsonb->'replicas') AS r, "
+        "jsonb_array_elements(r->'tables') AS t";
+    std::string last;
+    EXPECT_TRUE(wait_until(
+        [&] {
+            CliResult status = run_syncset_bounded({"status", "--json"}, yaml, 60s);
+            if (status.exit_status != 0) {
+                last = status.out + status.err;
+                return false;
+            }
+            db::Result r = connection(Server::source).exec_params(status_sql, {status.out});
+            last = status.out;
+            return r.rows() == 1 && !r.is_null(0, 0) && r.value(0, 0) == "0" &&
+                   r.value(0, 1) == "0" && r.value(0, 2) == "0" && r.value(0, 3) == "198";
+        },
+        30s))
+        << last;
+}
+
+// Two replicas of one table: the daemon's scans of the second reuse the source's
+// whole-table summary the first one read moments before.
+TEST_F(DriftCheck, DaemonScansOfTwoReplicasOfOneTableShareTheSourceScan) {
+    create_items();
+    const std::string yaml = with_drift_interval(
+        config_for({{"r", replica_dsn(), entry("items")},
+                    {"r2", replica_dsn(),
+                     "      - source: public.items\n        target: copy2.items\n"
+                     "        cursor: updated_at\n        poll_interval: 200ms\n"}},
+                   "parallel: 1\n"),
+        "1s");
+    SyncsetProcess daemon({"run"}, yaml);
+    EXPECT_TRUE(wait_until(
+        [&] { return daemon_scans(daemon.err()).in_sync_reusing_the_source_scan >= 1; }, 60s))
+        << daemon.describe();
+    EXPECT_TRUE(same_rows(k_items,
+                          "SELECT id, name, score, at, doc, updated_at FROM "
+                          "copy2.items ORDER BY id"));
+}
+
 // ---- no false drift -----------------------------------------------------------------------
 
 TEST_F(DriftCheck, QuietSyncedDatabaseReportsZeroEveryTime) {

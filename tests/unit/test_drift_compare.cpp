@@ -1,12 +1,16 @@
 // The drift scanner's pure half, without a database: which rows differ between two lists of
-// (key, hash), how a key range is split, and the exact SQL each side runs.
+// (key, hash), how a key range is split, the exact SQL each side runs, and which
+// source answers replicas share.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <set>
+#include <thread>
 
 #include "syncset/drift/compare.hpp"
+#include "syncset/drift/scanner.hpp"
 #include "syncset/error.hpp"
 
 namespace syncset::drift {
@@ -456,6 +460,37 @@ TEST(DriftHexHash, AnythingElseIsAnInternalErrorNotAZeroHash) {
             EXPECT_EQ(e.code(), ErrorCode::internal);
         }
     }
+}
+
+}  // namespace
+}  // namespace syncset::drift
+
+namespace syncset::drift {
+namespace {
+
+// ---- the source's shared scans ------------------------------------------------------------
+
+const std::vector<RangeSummary> k_summary{{200, "-123456789"}};
+
+TEST(DriftSourceCache, AnotherReplicaReusesTheSourcesAnswerToTheSameQuery) {
+    SourceCache cache;
+    EXPECT_FALSE(cache.find("q", "r2").has_value());
+    cache.store("q", "r1", k_summary);
+    EXPECT_EQ(cache.find("q", "r2"), k_summary);
+    EXPECT_FALSE(cache.find("other query", "r2").has_value());
+}
+
+TEST(DriftSourceCache, AReplicaNeverReusesItsOwnPreviousScan) {
+    SourceCache cache;
+    cache.store("q", "r1", k_summary);
+    EXPECT_FALSE(cache.find("q", "r1").has_value());
+}
+
+TEST(DriftSourceCache, AnswersOlderThanTheMaximumAgeAreNotReused) {
+    SourceCache cache(std::chrono::milliseconds(0));
+    cache.store("q", "r1", k_summary);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    EXPECT_FALSE(cache.find("q", "r2").has_value());
 }
 
 }  // namespace

@@ -22,17 +22,32 @@ class Connection;
 
 namespace syncset::drift {
 
-// The source's whole-table summaries, shared by the scans of one `check` run: every replica
-// of the same table that selects the same rows and columns sends the same query, and the
-// source answers it once for all of them. Thread-safe.
+// The source's whole-table summaries, shared by the scans of every replica of the same table:
+// a replica that selects the same rows and columns sends the same query, and the source
+// answers it once for all of them. A replica never reuses an answer it stored itself (that
+// is its previous scan), nor one older than `max_age`: the daemon scans replicas at different
+// moments, and a stale answer costs a deeper descent (never a false report: every candidate
+// is re-checked on both sides). Thread-safe.
 class SourceCache {
   public:
-    std::optional<std::vector<RangeSummary>> find(const std::string& sql) const;
-    void store(const std::string& sql, std::vector<RangeSummary> result);
+    using Clock = std::chrono::steady_clock;
+    explicit SourceCache(Clock::duration max_age = Clock::duration::max()) : m_max_age(max_age) {}
+    std::optional<std::vector<RangeSummary>> find(const std::string& key,
+                                                  const std::string& replica) const;
+    void store(const std::string& key, const std::string& replica,
+               std::vector<RangeSummary> result);
 
   private:
+    struct Entry {
+        Clock::time_point at;
+        std::string replica;
+        std::vector<RangeSummary> result;
+    };
+    bool fresh(const Entry& e, Clock::time_point now) const { return now - e.at <= m_max_age; }
+
+    Clock::duration m_max_age;
     mutable std::mutex m_mutex;
-    std::map<std::string, std::vector<RangeSummary>> m_results;
+    std::map<std::string, Entry> m_results;
 };
 
 struct ScanOptions {
@@ -57,6 +72,7 @@ struct ScanOptions {
     // (on each side).
     std::int64_t max_rows_per_second = 0;  // 0: unlimited
     SourceCache* source_cache = nullptr;   // none: every scan reads the source itself
+    std::string replica;                   // the replica's name, for the SourceCache
 };
 
 struct TableReport {
