@@ -1,5 +1,6 @@
 #include "syncset/drift/scanner.hpp"
 
+#include <algorithm>
 #include <future>
 #include <map>
 #include <optional>
@@ -262,6 +263,10 @@ class Scanner {
             const int fanout =
                 most > m_options.wide_rows ? m_options.fanout : m_options.narrow_fanout;
             Keys cuts = boundaries(range, source_sum, replica_sum, fanout);
+            // A key that is not unique can repeat: one cut per value, none at the range's own
+            // lower bound, so every piece is smaller than the range and the descent ends.
+            cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+            std::erase(cuts, range.lower);
             if (!cuts.empty()) {
                 // One scan per side sums every piece, both sides at once.
                 std::vector<KeyRange> parts = split_range(range, cuts);
@@ -286,7 +291,8 @@ class Scanner {
                 }
                 return;
             }
-            // Neither side has two rows here any more (rows moved since the summary).
+            // No key splits the range: rows moved since the summary, or every row here has
+            // the same (non-unique) key.
         }
         auto [source_rows, replica_rows] = on_both(
             [&] {
