@@ -313,59 +313,109 @@ int cmd_check(const Options& options) {
     static daemon::Signals signals;
     daemon::install_signal_handlers(signals);
     auto source_conn = db::Connection::open(config.source_dsn, "source:check");
-    // Replicas of the same table selecting the same rows share the source's whole-table scans.
-    drift::SourceCache source_scans;
+
+    // What each table is: stopped, still in its first copy, or compared (its report).
+    enum class Outcome { stopped, snapshot, compared };
+    struct Entry {
+        std::size_t replica = 0;
+        const plan::TablePlan* table = nullptr;
+        std::string source_name;
+        std::string target_name;
+        Outcome outcome = Outcome::compared;
+        drift::TableReport report;
+    };
+    std::vector<std::unique_ptr<db::Connection>> replica_conns;
+    std::vector<Entry> entries;
+    for (std::size_t r = 0; r < config.replicas.size(); ++r) {
+        const auto& replica = config.replicas[r];
+        replica_conns.push_back(
+            db::Connection::open(replica.dsn, "replica:" + replica.name + ":check"));
+        std::vector<state::Progress> progress =
+            state::read_progress(*replica_conns.back(), config.state_schema);
+        for (const auto& table : plans[r].tables) {
+            Entry e;
+            e.replica = r;
+            e.table = &table;
+            e.source_name = config::TableName{table.source_schema, table.source_name}.display();
+            e.target_name = config::TableName{table.target_schema, table.target_name}.display();
+            auto p = std::find_if(progress.begin(), progress.end(), [&](const state::Progress& x) {
+                return x.target_schema == table.target_schema && x.target_name == table.target_name;
+            });
+            if (table.stop_reason || (p != progress.end() && p->phase == state::Phase::stopped)) {
+                e.outcome = Outcome::stopped;
+            } else if (p == progress.end() || p->phase != state::Phase::incremental) {
+                // Still being copied: differences are expected, not drift.
+                e.outcome = Outcome::snapshot;
+            }
+            entries.push_back(std::move(e));
+        }
+    }
+
+    // Scanned table by table, every replica of a table one after the other, so that replicas
+    // selecting the same rows share the source's whole-table scans while they are fresh.
+    drift::SourceCache source_scans(std::chrono::minutes(1));
+    std::vector<std::size_t> order(entries.size());
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        order[i] = i;
+    }
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return entries[a].source_name < entries[b].source_name;
+    });
+    for (std::size_t i : order) {
+        Entry& e = entries[i];
+        if (e.outcome != Outcome::compared) {
+            continue;
+        }
+        drift::ScanOptions scan;
+        scan.repair = options.repair;
+        scan.state_schema = config.state_schema;
+        scan.target_schema = e.table->target_schema;
+        scan.target_name = e.table->target_name;
+        scan.recheck_timeout = 2 * e.table->spec->poll_interval + std::chrono::seconds(1);
+        scan.max_rows_per_second = options.max_rows_per_second;
+        scan.source_cache = &source_scans;
+        scan.replica = config.replicas[e.replica].name;
+        try {
+            e.report = drift::scan_table(*source_conn, *replica_conns[e.replica],
+                                         copy::build_copy_spec(*e.table), scan, &signals.stop);
+        } catch (const Error& err) {
+            throw err.with_context("replica " + config.replicas[e.replica].name + ", table " +
+                                   e.source_name);
+        }
+    }
+
     std::string text;
     std::string json = "{\"replicas\":[";
     std::size_t in_sync = 0;
     std::size_t drifted = 0;
     std::size_t unresolved = 0;  // not compared: stopped, or initial copy not finished
     std::size_t unrepaired = 0;
+    std::size_t next = 0;
     for (std::size_t r = 0; r < config.replicas.size(); ++r) {
         const auto& replica = config.replicas[r];
-        auto replica_conn = db::Connection::open(replica.dsn, "replica:" + replica.name + ":check");
-        std::vector<state::Progress> progress =
-            state::read_progress(*replica_conn, config.state_schema);
         text += "replica " + replica.name + " (" + db::redact_dsn(replica.dsn) + ")\n";
         json += (r > 0 ? "," : "") + std::string("{\"name\":") + json_quote(replica.name) +
                 ",\"tables\":[";
         bool first = true;
-        for (const auto& table : plans[r].tables) {
-            std::string source_name =
-                config::TableName{table.source_schema, table.source_name}.display();
-            std::string target_name =
-                config::TableName{table.target_schema, table.target_name}.display();
-            json += (first ? "" : ",") + std::string("{\"source\":") + json_quote(source_name) +
-                    ",\"target\":" + json_quote(target_name);
+        for (; next < entries.size() && entries[next].replica == r; ++next) {
+            const Entry& e = entries[next];
+            json += (first ? "" : ",") + std::string("{\"source\":") + json_quote(e.source_name) +
+                    ",\"target\":" + json_quote(e.target_name);
             first = false;
-            text += "  " + source_name + " -> " + target_name + ": ";
-            auto p = std::find_if(progress.begin(), progress.end(), [&](const state::Progress& x) {
-                return x.target_schema == table.target_schema && x.target_name == table.target_name;
-            });
-            if (table.stop_reason || (p != progress.end() && p->phase == state::Phase::stopped)) {
+            text += "  " + e.source_name + " -> " + e.target_name + ": ";
+            if (e.outcome == Outcome::stopped) {
                 text += "stopped, not compared\n";
                 json += ",\"status\":\"stopped\"}";
                 ++unresolved;
                 continue;
             }
-            if (p == progress.end() || p->phase != state::Phase::incremental) {
-                // Still being copied: differences are expected, not drift.
+            if (e.outcome == Outcome::snapshot) {
                 text += "initial copy not finished, not compared\n";
                 json += ",\"status\":\"snapshot\"}";
                 ++unresolved;
                 continue;
             }
-            drift::ScanOptions scan;
-            scan.repair = options.repair;
-            scan.state_schema = config.state_schema;
-            scan.target_schema = table.target_schema;
-            scan.target_name = table.target_name;
-            scan.recheck_timeout = 2 * table.spec->poll_interval + std::chrono::seconds(1);
-            scan.max_rows_per_second = options.max_rows_per_second;
-            scan.source_cache = &source_scans;
-            scan.replica = replica.name;
-            drift::TableReport report = drift::scan_table(
-                *source_conn, *replica_conn, copy::build_copy_spec(table), scan, &signals.stop);
+            const drift::TableReport& report = e.report;
             const auto& d = report.drift;
             char seconds[32];
             std::snprintf(seconds, sizeof seconds, "%.3f", report.seconds);

@@ -214,11 +214,10 @@ Result Connection::exec_prepared(const std::string& sql,
                                  bool* prepared_now) {
     check_no_copy("a query");
     std::vector<const char*> values = param_values(params, m_role);
-    auto it = m_prepared.find(sql);
     if (prepared_now != nullptr) {
-        *prepared_now = it == m_prepared.end();
+        *prepared_now = false;
     }
-    if (it == m_prepared.end()) {
+    auto prepare = [&] {
         if (m_prepared.size() >= k_max_prepared) {
             exec("DEALLOCATE ALL");
             m_prepared.clear();
@@ -228,15 +227,34 @@ Result Connection::exec_prepared(const std::string& sql,
         if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
             throw translate_libpq_error(m_conn.get(), prepared.get(), m_role);
         }
-        it = m_prepared.emplace(sql, std::move(name)).first;
+        if (prepared_now != nullptr) {
+            *prepared_now = true;
+        }
+        return m_prepared.insert_or_assign(sql, std::move(name)).first;
+    };
+    auto it = m_prepared.find(sql);
+    if (it == m_prepared.end()) {
+        it = prepare();
     }
-    Result result(PQexecPrepared(m_conn.get(), it->second.c_str(), static_cast<int>(values.size()),
-                                 values.data(), nullptr, nullptr, 0));
-    const ExecStatusType status = PQresultStatus(result.get());
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    for (int attempt = 0;; ++attempt) {
+        Result result(PQexecPrepared(m_conn.get(), it->second.c_str(),
+                                     static_cast<int>(values.size()), values.data(), nullptr,
+                                     nullptr, 0));
+        const ExecStatusType status = PQresultStatus(result.get());
+        if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+            return result;
+        }
+        // 26000: the session lost the statement (DISCARD ALL, or a pooler that moved us to
+        // another session). Prepare it again, once.
+        const char* sqlstate = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+        if (attempt == 0 && sqlstate != nullptr && std::string_view(sqlstate) == "26000" &&
+            PQtransactionStatus(m_conn.get()) == PQTRANS_IDLE) {
+            m_prepared.erase(it);
+            it = prepare();
+            continue;
+        }
         throw translate_libpq_error(m_conn.get(), result.get(), m_role);
     }
-    return result;
 }
 
 void Connection::begin(std::string_view modes) {

@@ -259,11 +259,17 @@ Query build_range_boundaries(const copy::CopySpec& spec, Side side, const KeyRan
     std::string key = join(names(spec, side, spec.key_count), ", ");
     // No count(*) OVER (): the caller knows the range's rows, and a whole-partition window
     // would hold every row of the range before returning the first.
+    // The step and the limit are parameters too: they change with every range, and a text of
+    // its own for each would make every boundary query a statement prepared for one use.
+    std::string where = where_clause(conditions(spec, side, range, &q.params));
+    q.params.push_back(std::to_string(std::max<std::int64_t>(step, 1)));
+    const std::string step_param = "$" + std::to_string(q.params.size()) + "::bigint";
+    q.params.push_back(std::to_string(std::max(limit, 0)));
+    const std::string limit_param = "$" + std::to_string(q.params.size()) + "::bigint";
     q.sql = "SELECT " + key_texts(spec, side) + " FROM (SELECT " + key +
             ", row_number() OVER (ORDER BY " + key + ") AS syncset_rn FROM " + table(spec, side) +
-            where_clause(conditions(spec, side, range, &q.params)) + ") AS s WHERE syncset_rn % " +
-            std::to_string(std::max<std::int64_t>(step, 1)) + " = 0 AND syncset_rn > 1 ORDER BY " +
-            key + " LIMIT " + std::to_string(std::max(limit, 0));
+            where + ") AS s WHERE syncset_rn % " + step_param +
+            " = 0 AND syncset_rn > 1 ORDER BY " + key + " LIMIT " + limit_param;
     return q;
 }
 

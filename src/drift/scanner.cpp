@@ -19,6 +19,10 @@ using Clock = std::chrono::steady_clock;
 using Keys = std::vector<std::vector<std::string>>;
 
 constexpr std::size_t k_keys_per_query = 500;
+// Every level narrows a range at least 4 ways, so a real descent is far shallower; this only
+// stops one that no longer narrows (keys equal in the database but not as text, such as
+// 1.0 and 1.00 in a non-unique numeric key), comparing that range row by row instead.
+constexpr int k_max_depth = 64;
 
 // A key's replica hash when it was last read; nullopt: the replica had no such row.
 using Seen = std::map<std::vector<std::string>, std::optional<std::int64_t>>;
@@ -36,6 +40,40 @@ auto on_both(OnSource&& on_source, OnReplica&& on_replica) {
     return std::make_pair(std::move(source), replica.get());
 }
 
+// The scan's session settings, for the scan only: in the daemon the connections are the
+// table's worker connections, whose copy loop (and the replica's triggers) must keep the
+// server's defaults. Restored even when the scan throws; a broken connection is left alone.
+class SessionSettings {
+  public:
+    SessionSettings(db::Connection& c, bool custom_plans) : m_conn(c) {
+        // The scan's queries are short-lived aggregates that JIT compilation only slows down
+        // (measured: +13% on a 2,000,000-row split).
+        if (c.server_version() >= 110000) {
+            c.exec("SET jit = off");
+            m_reset += "RESET jit;";
+        }
+        if (custom_plans) {
+            c.exec("SET plan_cache_mode = force_custom_plan");
+            m_reset += "RESET plan_cache_mode;";
+        }
+    }
+    ~SessionSettings() {
+        if (m_reset.empty() || !m_conn.is_ok() || m_conn.in_transaction()) {
+            return;
+        }
+        try {
+            m_conn.exec(m_reset);
+        } catch (const Error&) {  // NOLINT(bugprone-empty-catch): best effort, see above
+        }
+    }
+    SessionSettings(const SessionSettings&) = delete;
+    SessionSettings& operator=(const SessionSettings&) = delete;
+
+  private:
+    db::Connection& m_conn;
+    std::string m_reset;
+};
+
 class Scanner {
   public:
     Scanner(db::Connection& source, db::Connection& replica, const copy::CopySpec& spec,
@@ -44,20 +82,11 @@ class Scanner {
 
     TableReport run() {
         auto started = Clock::now();
-        // The scan's queries are short-lived aggregates that JIT compilation only slows down
-        // (measured: +13% on a 2,000,000-row split).
-        for (db::Connection* c : {&m_source, &m_replica}) {
-            if (c->server_version() >= 110000) {
-                c->exec("SET jit = off");
-            }
-        }
         // Prepared range queries must be planned for their keys each time: a generic plan
         // chosen for a small range would scan the whole table for a large one.
         m_prepare = m_source.server_version() >= 120000 && m_replica.server_version() >= 120000;
-        if (m_prepare) {
-            m_source.exec("SET plan_cache_mode = force_custom_plan");
-            m_replica.exec("SET plan_cache_mode = force_custom_plan");
-        }
+        SessionSettings source_settings(m_source, m_prepare);
+        SessionSettings replica_settings(m_replica, m_prepare);
         auto [source_all, replica_all] =
             on_both([&] { return summary(Side::source, KeyRange{}); },
                     [&] { return summary(Side::replica, KeyRange{}); });
@@ -249,17 +278,20 @@ class Scanner {
         }
         const Side from = s.rows >= r.rows ? Side::source : Side::replica;
         const std::int64_t most = std::max(s.rows, r.rows);
-        return keys(from,
-                    build_range_boundaries(m_spec, from, range, ceil_div(most, fanout), fanout - 1),
-                    true);
+        auto started = Clock::now();
+        Keys out = keys(
+            from, build_range_boundaries(m_spec, from, range, ceil_div(most, fanout), fanout - 1),
+            true);
+        pace(most, started);  // it reads the range's keys
+        return out;
     }
 
     // A range whose summaries differ: split it until it is small, then compare its rows. Rows
     // only the replica has are caught because the outer ranges are open.
     void descend(const KeyRange& range, const RangeSummary& source_sum,
-                 const RangeSummary& replica_sum, Diff& out) {
+                 const RangeSummary& replica_sum, Diff& out, int depth = 0) {
         const std::int64_t most = std::max(source_sum.rows, replica_sum.rows);
-        if (most > m_options.leaf_rows) {
+        if (most > m_options.leaf_rows && depth < k_max_depth) {
             const int fanout =
                 most > m_options.wide_rows ? m_options.fanout : m_options.narrow_fanout;
             Keys cuts = boundaries(range, source_sum, replica_sum, fanout);
@@ -286,7 +318,7 @@ class Scanner {
                 }
                 for (std::size_t i = 0; i < parts.size(); ++i) {
                     if (!(s[i] == r[i])) {
-                        descend(parts[i], s[i], r[i], out);
+                        descend(parts[i], s[i], r[i], out, depth + 1);
                     }
                 }
                 return;

@@ -186,6 +186,12 @@ TEST_F(DbConnection, ExecPreparedSendsTheTextOnceAndKeepsAtMostTheCap) {
     db::Result c = conn->exec_prepared("SELECT $1::int + 1", {std::string("9")}, &sent);
     EXPECT_TRUE(sent);
     EXPECT_EQ(c.value(0, 0), "10");
+
+    // A session that lost its statements (DISCARD ALL, a pooler) gets them prepared again.
+    conn->exec("DEALLOCATE ALL");
+    db::Result d = conn->exec_prepared("SELECT $1::int + 1", {std::string("99")}, &sent);
+    EXPECT_TRUE(sent);
+    EXPECT_EQ(d.value(0, 0), "100");
 }
 
 TEST_F(DbConnection, ExecPreparedErrorsAreTranslatedAndLeaveTheConnectionUsable) {

@@ -14,7 +14,9 @@
 #include <sstream>
 
 #include "copy_harness.hpp"
+#include "syncset/db/connection.hpp"
 #include "syncset/drift/compare.hpp"
+#include "syncset/drift/scanner.hpp"
 
 namespace syncset::test {
 namespace {
@@ -316,6 +318,38 @@ TEST_F(DriftScanSql, BoundariesComeBackInKeyOrder) {
     }
     EXPECT_EQ(keys.size(), 15u) << shown;
     EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end())) << "boundaries as returned:" << shown;
+}
+
+// In the daemon the scan runs on the table's worker connections, which the copy loop goes on
+// using: the scan's own settings (no JIT, custom plans for prepared statements) last only as
+// long as the scan.
+TEST_F(DriftScanSql, ScanLeavesTheSessionSettingsAsItFoundThem) {
+    const std::string table =
+        "CREATE TABLE t (id bigint PRIMARY KEY, v text); INSERT INTO t "
+        "SELECT g, 'v' || g FROM generate_series(1, 1000) g";
+    exec_source(table);
+    exec_replica(table + "; UPDATE t SET v = 'changed' WHERE id = 500");
+    copy::CopySpec spec;
+    spec.source_table = "\"public\".\"t\"";
+    spec.target_table = "\"public\".\"t\"";
+    spec.columns = {{"id", "id", "bigint"}, {"v", "v", "text"}};
+    spec.key_count = 1;
+    auto source = db::Connection::open(source_dsn(), "source");
+    auto replica = db::Connection::open(replica_dsn(), "replica");
+    auto settings = [](db::Connection& c) {
+        return std::string(c.query("SELECT current_setting('jit') || ' ' || "
+                                   "current_setting('plan_cache_mode')")
+                               .value(0, 0));
+    };
+    const std::string source_before = settings(*source);
+    const std::string replica_before = settings(*replica);
+    drift::ScanOptions options;
+    options.catch_up = [] {};  // no copy loop here: nothing to catch up before the re-check
+    drift::TableReport report = drift::scan_table(*source, *replica, spec, options, nullptr);
+    EXPECT_EQ(report.drift.different, (std::vector<std::vector<std::string>>{{"500"}}));
+    EXPECT_GT(report.queries, 2);  // it descended, with prepared range queries
+    EXPECT_EQ(settings(*source), source_before);
+    EXPECT_EQ(settings(*replica), replica_before);
 }
 
 // ---- each kind of drift -------------------------------------------------------------------

@@ -304,20 +304,22 @@ TEST(DriftSql, BoundariesAreEveryNthKeyOfOneSideInKeyOrderAndStopAtTheLimit) {
               (Query{"SELECT \"id\"::text AS syncset_k0 FROM (SELECT \"id\", row_number() OVER "
                      "(ORDER BY \"id\") AS syncset_rn FROM \"public\".\"orders\" WHERE (note <> "
                      "'x') AND \"gone\" IS NULL AND (\"id\") >= ($1::bigint)) AS s WHERE "
-                     "syncset_rn % 1250 = 0 AND syncset_rn > 1 ORDER BY \"id\" LIMIT 15",
-                     {"10"}}));
+                     "syncset_rn % $2::bigint = 0 AND syncset_rn > 1 ORDER BY \"id\" LIMIT "
+                     "$3::bigint",
+                     {"10", "1250", "15"}}));
     // The replica's names, and no filter: rows only the replica has are split by their keys.
     EXPECT_EQ(build_range_boundaries(spec, Side::replica, KeyRange{}, 0, 3),
               (Query{"SELECT \"id\"::text AS syncset_k0 FROM (SELECT \"id\", row_number() OVER "
                      "(ORDER BY \"id\") AS syncset_rn FROM \"billing\".\"orders\") AS s WHERE "
-                     "syncset_rn % 1 = 0 AND syncset_rn > 1 ORDER BY \"id\" LIMIT 3",
-                     {}}));
+                     "syncset_rn % $1::bigint = 0 AND syncset_rn > 1 ORDER BY \"id\" LIMIT "
+                     "$2::bigint",
+                     {"1", "3"}}));
     auto composite = composite_key_spec();
     EXPECT_EQ(build_range_boundaries(composite, Side::source, KeyRange{}, 4, 3).sql,
               "SELECT \"tenant\"::text AS syncset_k0, \"code\"::text AS syncset_k1 FROM (SELECT "
               "\"tenant\", \"code\", row_number() OVER (ORDER BY \"tenant\", \"code\") AS "
-              "syncset_rn FROM \"public\".\"items\") AS s WHERE syncset_rn % 4 = 0 AND syncset_rn "
-              "> 1 ORDER BY \"tenant\", \"code\" LIMIT 3");
+              "syncset_rn FROM \"public\".\"items\") AS s WHERE syncset_rn % $1::bigint = 0 AND "
+              "syncset_rn > 1 ORDER BY \"tenant\", \"code\" LIMIT $2::bigint");
 }
 
 TEST(DriftSql, HistogramIsTheSourceKeyColumnsStatisticsInOrder) {
