@@ -53,10 +53,6 @@ readonly target_rss_growth=1.25 # "flat": peak RSS at the largest size / at the 
 readonly cols="id, customer_id, status, region, note, amount, attrs, created_at, updated_at"
 readonly update_cols="customer_id, status, region, note, amount, attrs, created_at, updated_at"
 
-# Session settings for every psql of this script, the same ones syncset pins, so the pipes
-# and the checksums (row text) do not depend on server defaults.
-readonly psql_options="-c client_encoding=UTF8 -c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC -c extra_float_digits=3 -c bytea_output=hex -c client_min_messages=warning"
-
 work=""
 pair_dir=""
 ok=0

@@ -55,10 +55,6 @@ readonly cols="id, customer_id, status, region, note, amount, attrs, created_at,
 # the rest in source order. The floor query hashes exactly this row text.
 readonly hash_cols="id, updated_at, customer_id, status, region, note, amount, attrs, created_at"
 
-# Session settings for every psql of this script, the same ones syncset pins, so the row text
-# hashed by the floor query and the exported text are the ones syncset sees.
-readonly psql_options="-c client_encoding=UTF8 -c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC -c extra_float_digits=3 -c bytea_output=hex -c client_min_messages=warning"
-
 work=""
 pair_dir=""
 daemon_pid=""

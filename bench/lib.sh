@@ -1,7 +1,11 @@
 # Shared by the benchmarks (sourced, not run): number helpers, psql wrappers and the set-up
 # every benchmark does. Expects the caller to define log and die, and to set repo_root,
-# build_dir, work, psql_options and run_timeout before calling these.
+# build_dir, work and run_timeout before calling these.
 # shellcheck shell=bash disable=SC2154
+
+# Session settings for every psql of the benchmarks, the same ones syncset pins, so pipes,
+# checksums, the drift floor's row text and exports do not depend on server defaults.
+readonly psql_options="-c client_encoding=UTF8 -c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC -c extra_float_digits=3 -c bytea_output=hex -c client_min_messages=warning"
 
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }

@@ -1,6 +1,7 @@
 #include "commands.hpp"
 
 #include <algorithm>
+#include <numeric>
 #include <cstdio>
 #include <iostream>
 #include <random>
@@ -355,9 +356,7 @@ int cmd_check(const Options& options) {
     // selecting the same rows share the source's whole-table scans while they are fresh.
     drift::SourceCache source_scans(std::chrono::minutes(1));
     std::vector<std::size_t> order(entries.size());
-    for (std::size_t i = 0; i < order.size(); ++i) {
-        order[i] = i;
-    }
+    std::iota(order.begin(), order.end(), std::size_t{0});
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
         return entries[a].source_name < entries[b].source_name;
     });

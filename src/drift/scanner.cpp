@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <future>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <thread>
@@ -29,6 +30,16 @@ using Seen = std::map<std::vector<std::string>, std::optional<std::int64_t>>;
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
     return (a + b - 1) / b;
+}
+
+// Calls `f` with consecutive pieces of `keys`, k_keys_per_query at a time: one statement each.
+template <typename F>
+void for_each_chunk(const Keys& keys, F&& f) {
+    for (std::size_t i = 0; i < keys.size(); i += k_keys_per_query) {
+        const auto end = std::min(keys.size(), i + k_keys_per_query);
+        f(Keys(keys.begin() + static_cast<std::ptrdiff_t>(i),
+               keys.begin() + static_cast<std::ptrdiff_t>(end)));
+    }
 }
 
 // Runs the source's and the replica's query at the same time, on their own connections; the
@@ -398,15 +409,10 @@ class Scanner {
             return state(before, k) == state(now, k);
         };
         Diff out;
-        for (const auto& k : drift.missing)
-            if (same(k))
-                out.missing.push_back(k);
-        for (const auto& k : drift.extra)
-            if (same(k))
-                out.extra.push_back(k);
-        for (const auto& k : drift.different)
-            if (same(k))
-                out.different.push_back(k);
+        for (Keys Diff::*list : {&Diff::missing, &Diff::extra, &Diff::different}) {
+            std::copy_if((drift.*list).begin(), (drift.*list).end(), std::back_inserter(out.*list),
+                         same);
+        }
         return out;
     }
 
@@ -422,10 +428,7 @@ class Scanner {
         for (const auto& key : keys) {
             out.replica[key] = std::nullopt;
         }
-        for (std::size_t i = 0; i < keys.size(); i += k_keys_per_query) {
-            Keys chunk(keys.begin() + static_cast<std::ptrdiff_t>(i),
-                       keys.begin() + static_cast<std::ptrdiff_t>(
-                                          std::min(keys.size(), i + k_keys_per_query)));
+        for_each_chunk(keys, [&](const Keys& chunk) {
             auto [source_rows, replica_rows] = on_both(
                 [&] {
                     return rows(Side::source, build_key_hashes(m_spec, Side::source, chunk), false);
@@ -438,7 +441,7 @@ class Scanner {
                 out.replica[row.key] = row.hash;
             }
             append(out.diff, compare_rows(source_rows, replica_rows));
-        }
+        });
         return out;
     }
 
@@ -453,10 +456,7 @@ class Scanner {
         m_replica.begin();
         try {
             m_replica.exec(copy::build_create_stage(plain));
-            for (std::size_t i = 0; i < wanted.size(); i += k_keys_per_query) {
-                Keys chunk(wanted.begin() + static_cast<std::ptrdiff_t>(i),
-                           wanted.begin() + static_cast<std::ptrdiff_t>(
-                                                std::min(wanted.size(), i + k_keys_per_query)));
+            for_each_chunk(wanted, [&](const Keys& chunk) {
                 m_replica.copy_in_begin(copy::build_copy_in(plain, true), m_stop);
                 try {
                     m_source.copy_out_begin(build_copy_keys(m_spec, chunk), m_stop);
@@ -469,14 +469,11 @@ class Scanner {
                     m_source.copy_out_abort();
                     throw;
                 }
-            }
+            });
             m_replica.exec(copy::build_upsert(plain));
-            for (std::size_t i = 0; i < drift.extra.size(); i += k_keys_per_query) {
-                Keys chunk(drift.extra.begin() + static_cast<std::ptrdiff_t>(i),
-                           drift.extra.begin() + static_cast<std::ptrdiff_t>(std::min(
-                                                     drift.extra.size(), i + k_keys_per_query)));
+            for_each_chunk(drift.extra, [&](const Keys& chunk) {
                 m_replica.exec(build_delete_keys(m_spec, chunk));
-            }
+            });
             m_replica.commit();
         } catch (...) {
             m_replica.try_rollback();
