@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "syncset/db/quote.hpp"
 
@@ -293,8 +294,7 @@ class Planner {
     }
 
     void plan_type(const UserType& type) {
-        std::string key = type.schema + "." + type.name;
-        if (!m_types.insert(key).second) {
+        if (!m_types.emplace(type.schema, type.name).second) {
             return;
         }
         const UserType* existing = m_target.find_type(type.schema, type.name);
@@ -410,7 +410,7 @@ class Planner {
     void plan_table(const TableSpec& spec, const std::string& path, const Table& table,
                     bool from_pattern) {
         auto [target_schema, target_name] = target_of(spec, table);
-        if (!m_targets.insert(target_schema + "." + target_name).second) {
+        if (!m_targets.emplace(target_schema, target_name).second) {
             problem(spec, path + ".target",
                     "target table " + display(target_schema, target_name) +
                         " is written by two entries (source " + display(table.schema, table.name) +
@@ -760,8 +760,9 @@ class Planner {
     std::size_t m_replica_index = 0;
     ReplicaPlan m_plan;
     std::set<std::string> m_schemas;
-    std::set<std::string> m_types;
-    std::set<std::string> m_targets;  // schema.table of every planned target
+    // (schema, name) pairs, never one joined string: "a.b".c and a."b.c" are two objects.
+    std::set<std::pair<std::string, std::string>> m_types;
+    std::set<std::pair<std::string, std::string>> m_targets;  // every planned target
 };
 
 }  // namespace

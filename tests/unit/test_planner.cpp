@@ -221,6 +221,31 @@ TEST(PlannerTypes, NewEnumValuesAreAddedAtTheirSortPosition) {
                             "CREATE SCHEMA IF NOT EXISTS \"public\""}));
 }
 
+// Regression: the same joined key made the planner skip the second of two such types.
+TEST(PlannerTypes, TypesWhoseJoinedNamesAreEqualAreBothCreated) {
+    Table t = orders();
+    t.columns.push_back(col(6, "first", "\"a.b\".c", false, 9000));
+    t.columns.push_back(col(7, "second", "a.\"b.c\"", false, 9100));
+    UserType dotted_schema{9000,  9001, "a.b", "c", UserType::Kind::enum_type, {"x"}, "",
+                           false, {},   {},    {}};
+    UserType dotted_name{9100,  9101, "a", "b.c", UserType::Kind::enum_type, {"y"}, "",
+                         false, {},   {},  {}};
+    Fixture f{config_from("      - source: public.orders\n"),
+              Catalog{{t}, {dotted_schema, dotted_name}},
+              {},
+              {}};
+    ReplicaPlan plan = f.plan();
+    EXPECT_EQ(plan.ddl,
+              (std::vector<std::string>{
+                  "CREATE SCHEMA IF NOT EXISTS \"a.b\"",
+                  "DO $syncset$ BEGIN CREATE TYPE \"a.b\".\"c\" AS ENUM ('x'); EXCEPTION WHEN "
+                  "duplicate_object THEN NULL; END $syncset$",
+                  "CREATE SCHEMA IF NOT EXISTS \"a\"",
+                  "DO $syncset$ BEGIN CREATE TYPE \"a\".\"b.c\" AS ENUM ('y'); EXCEPTION WHEN "
+                  "duplicate_object THEN NULL; END $syncset$",
+                  "CREATE SCHEMA IF NOT EXISTS \"public\""}));
+}
+
 TEST(PlannerEvolve, UnchangedSourcePlansNothing) {
     Fixture f{config_from("      - source: public.orders\n        exclude: [email]\n"),
               Catalog{{orders()}, {}},
@@ -464,6 +489,31 @@ TEST(PlannerTables, SourceTableDroppedOrRenamedStopsOnlyThatTable) {
               "source table public.orders no longer exists; the replica table and its data are "
               "kept. Restore the table or remove it from the config");
     EXPECT_EQ(all_ddl(f.plan()), "");
+}
+
+// Regression: targets were keyed on `schema + "." + name`, so "a.b".c and a."b.c" (two
+// tables) collided and the second entry was reported as writing the first one's target.
+TEST(PlannerTables, TargetsWhoseJoinedNamesAreEqualAreTwoTables) {
+    Table dotted_schema = orders();
+    dotted_schema.schema = "a.b";
+    dotted_schema.name = "c";
+    Table dotted_name = orders();
+    dotted_name.oid = 1001;
+    dotted_name.schema = "a";
+    dotted_name.name = "b.c";
+    Fixture f{config_from("      - source: '\"a.b\".c'\n      - source: 'a.\"b.c\"'\n"),
+              Catalog{{dotted_schema, dotted_name}, {}},
+              {},
+              {}};
+    ReplicaPlan plan = f.plan();
+    for (const auto& p : plan.problems) {
+        ADD_FAILURE() << config::format_problem("t.yaml", p);
+    }
+    ASSERT_EQ(plan.tables.size(), 2u);
+    EXPECT_EQ(plan.tables[0].target_schema, "a.b");
+    EXPECT_EQ(plan.tables[0].target_name, "c");
+    EXPECT_EQ(plan.tables[1].target_schema, "a");
+    EXPECT_EQ(plan.tables[1].target_name, "b.c");
 }
 
 TEST(PlannerProblems, MissingTableSuggestsTheClosest) {
