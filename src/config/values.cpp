@@ -1,5 +1,5 @@
 // Small pure parsers used by config validation: durations, ${VAR} expansion, table names,
-// edit distance, and the display names of enums.
+// edit distance, and the display names of enums (from their tables in config.hpp).
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -190,84 +190,31 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 std::string_view to_string(Mode mode) noexcept {
-    switch (mode) {
-        case Mode::upsert:
-            return "upsert";
-        case Mode::insert:
-            return "insert";
-        case Mode::mirror:
-            return "mirror";
-    }
-    return "?";
+    return name_of(mode);
 }
 
 std::string_view to_string(ChangeAction action) noexcept {
-    switch (action) {
-        case ChangeAction::apply:
-            return "apply";
-        case ChangeAction::ignore:
-            return "ignore";
-        case ChangeAction::stop:
-            return "stop";
-        case ChangeAction::keep:
-            return "keep";
-        case ChangeAction::drop:
-            return "drop";
-    }
-    return "?";
+    return name_of(action);
 }
 
 std::string_view to_string(LogLevel level) noexcept {
-    switch (level) {
-        case LogLevel::trace:
-            return "trace";
-        case LogLevel::debug:
-            return "debug";
-        case LogLevel::info:
-            return "info";
-        case LogLevel::warn:
-            return "warn";
-        case LogLevel::error:
-            return "error";
-        case LogLevel::off:
-            return "off";
-    }
-    return "?";
+    return name_of(level);
 }
 
 std::string_view to_string(LogFormat format) noexcept {
-    return format == LogFormat::json ? "json" : "text";
+    return name_of(format);
 }
 
 std::optional<LogLevel> log_level_from_string(std::string_view name) noexcept {
-    for (auto level : {LogLevel::trace, LogLevel::debug, LogLevel::info, LogLevel::warn,
-                       LogLevel::error, LogLevel::off}) {
-        if (to_string(level) == name) {
-            return level;
-        }
-    }
-    return std::nullopt;
+    return parse_enum<LogLevel>(name);
 }
 
 std::optional<LogFormat> log_format_from_string(std::string_view name) noexcept {
-    for (auto format : {LogFormat::text, LogFormat::json}) {
-        if (to_string(format) == name) {
-            return format;
-        }
-    }
-    return std::nullopt;
+    return parse_enum<LogFormat>(name);
 }
 
 std::string to_string(const Cursor& cursor) {
-    switch (cursor.kind) {
-        case CursorKind::xmin:
-            return "xmin";
-        case CursorKind::none:
-            return "none";
-        case CursorKind::column:
-            return cursor.column;
-    }
-    return "?";
+    return cursor.kind == CursorKind::column ? cursor.column : std::string(name_of(cursor.kind));
 }
 
 }  // namespace syncset::config

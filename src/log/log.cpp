@@ -22,7 +22,7 @@ bool needs_quotes(std::string_view value) {
            });
 }
 
-spdlog::level::level_enum to_spdlog(config::LogLevel level) {
+spdlog::level::level_enum to_spdlog(config::LogLevel level) noexcept {
     switch (level) {
         case config::LogLevel::trace:
             return spdlog::level::trace;
@@ -41,30 +41,20 @@ spdlog::level::level_enum to_spdlog(config::LogLevel level) {
 }
 
 // The level as the config spells it (`warn`, not spdlog's `warning`), for text and JSON.
+std::string_view level_name(spdlog::level::level_enum level) noexcept {
+    for (const auto& entry : enum_entries<config::LogLevel>()) {
+        if (entry.value != config::LogLevel::off && to_spdlog(entry.value) == level) {
+            return entry.name;
+        }
+    }
+    return "critical";  // the one spdlog level syncset has no name for (and never logs at)
+}
+
 class LevelName final : public spdlog::custom_flag_formatter {
   public:
     void format(const spdlog::details::log_msg& msg, const std::tm&,
                 spdlog::memory_buf_t& dest) override {
-        std::string_view name = "info";
-        switch (msg.level) {
-            case spdlog::level::trace:
-                name = "trace";
-                break;
-            case spdlog::level::debug:
-                name = "debug";
-                break;
-            case spdlog::level::warn:
-                name = "warn";
-                break;
-            case spdlog::level::err:
-                name = "error";
-                break;
-            case spdlog::level::critical:
-                name = "critical";
-                break;
-            default:
-                break;
-        }
+        std::string_view name = level_name(msg.level);
         dest.append(name.data(), name.data() + name.size());
     }
     std::unique_ptr<custom_flag_formatter> clone() const override {

@@ -2,6 +2,7 @@
 // `build_config` (see validate.hpp), so every value here has passed validation.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "syncset/config/node.hpp"
+#include "syncset/enum_names.hpp"
 
 namespace syncset::config {
 
@@ -27,8 +29,19 @@ struct TableName {
 };
 
 enum class Mode { upsert, insert, mirror };
+inline constexpr auto k_mode_names = std::to_array<EnumName<Mode>>(
+    {{Mode::upsert, "upsert"}, {Mode::insert, "insert"}, {Mode::mirror, "mirror"}});
+constexpr const auto& enum_table(Mode) noexcept {
+    return k_mode_names;
+}
 
 enum class CursorKind { xmin, none, column };
+// `cursor:` takes the first two names as keywords; any other text names a column.
+inline constexpr auto k_cursor_kind_names = std::to_array<EnumName<CursorKind>>(
+    {{CursorKind::xmin, "xmin"}, {CursorKind::none, "none"}, {CursorKind::column, "column"}});
+constexpr const auto& enum_table(CursorKind) noexcept {
+    return k_cursor_kind_names;
+}
 
 struct Cursor {
     CursorKind kind = CursorKind::xmin;
@@ -79,6 +92,15 @@ struct ReplicaSpec {
 
 // What to do when the source schema changes. Each key allows a subset (see validate.cpp).
 enum class ChangeAction { apply, ignore, stop, keep, drop };
+inline constexpr auto k_change_action_names =
+    std::to_array<EnumName<ChangeAction>>({{ChangeAction::apply, "apply"},
+                                           {ChangeAction::ignore, "ignore"},
+                                           {ChangeAction::stop, "stop"},
+                                           {ChangeAction::keep, "keep"},
+                                           {ChangeAction::drop, "drop"}});
+constexpr const auto& enum_table(ChangeAction) noexcept {
+    return k_change_action_names;
+}
 
 struct SchemaChangePolicy {
     ChangeAction add_column = ChangeAction::apply;     // apply | ignore | stop
@@ -96,7 +118,25 @@ struct DriftOptions {
 };
 
 enum class LogFormat { text, json };
+inline constexpr auto k_log_format_names =
+    std::to_array<EnumName<LogFormat>>({{LogFormat::text, "text"}, {LogFormat::json, "json"}});
+constexpr const auto& enum_table(LogFormat) noexcept {
+    return k_log_format_names;
+}
+
+// Names as users write them (`warn`, not spdlog's `warning`), in the config, on the command
+// line and in log lines.
 enum class LogLevel { trace, debug, info, warn, error, off };
+inline constexpr auto k_log_level_names =
+    std::to_array<EnumName<LogLevel>>({{LogLevel::trace, "trace"},
+                                       {LogLevel::debug, "debug"},
+                                       {LogLevel::info, "info"},
+                                       {LogLevel::warn, "warn"},
+                                       {LogLevel::error, "error"},
+                                       {LogLevel::off, "off"}});
+constexpr const auto& enum_table(LogLevel) noexcept {
+    return k_log_level_names;
+}
 
 struct LogOptions {
     LogLevel level = LogLevel::info;
@@ -115,13 +155,15 @@ struct Config {
     LogOptions log;
 };
 
+// name_of() under the names callers already use. New code can call name_of/parse_enum directly.
 std::string_view to_string(Mode mode) noexcept;
 std::string_view to_string(ChangeAction action) noexcept;
 std::string_view to_string(LogLevel level) noexcept;
 std::string_view to_string(LogFormat format) noexcept;
+// The keyword, or the column's name for CursorKind::column.
 std::string to_string(const Cursor& cursor);
 
-// Inverse of to_string for the log options (command-line overrides).
+// parse_enum for the log options (command-line overrides).
 std::optional<LogLevel> log_level_from_string(std::string_view name) noexcept;
 std::optional<LogFormat> log_format_from_string(std::string_view name) noexcept;
 

@@ -2,10 +2,13 @@
 // `_syncset`) of each replica and written only inside replica transactions.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "syncset/enum_names.hpp"
 
 namespace syncset::state {
 
@@ -14,7 +17,16 @@ enum class Phase {
     incremental,  // caught up once; following the cursor
     stopped,      // cannot go on until an operator acts; `stop_reason` says why
 };
+// As stored in `tables.phase`: migration_0001.sql checks them, so a rename needs a migration.
+inline constexpr auto k_phase_names =
+    std::to_array<EnumName<Phase>>({{Phase::snapshot, "snapshot"},
+                                    {Phase::incremental, "incremental"},
+                                    {Phase::stopped, "stopped"}});
+constexpr const auto& enum_table(Phase) noexcept {
+    return k_phase_names;
+}
 
+// name_of / parse_enum under the names callers already use.
 std::string_view to_string(Phase phase) noexcept;
 std::optional<Phase> phase_from_string(std::string_view text) noexcept;
 
@@ -25,6 +37,14 @@ enum class Work {
     backfill,  // added columns need their existing values: re-copy the table with upsert
     resync,    // key or type rebuilt: re-copy the whole table with upsert
 };
+// As stored in `tables.pending`: migration_0001.sql checks them, so a rename needs a migration.
+inline constexpr auto k_work_names = std::to_array<EnumName<Work>>({{Work::none, "none"},
+                                                                    {Work::snapshot, "snapshot"},
+                                                                    {Work::backfill, "backfill"},
+                                                                    {Work::resync, "resync"}});
+constexpr const auto& enum_table(Work) noexcept {
+    return k_work_names;
+}
 
 std::string_view to_string(Work work) noexcept;
 std::optional<Work> work_from_string(std::string_view text) noexcept;
