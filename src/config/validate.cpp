@@ -17,54 +17,122 @@ namespace {
 
 using KeyList = std::span<const std::string_view>;
 
-constexpr std::string_view k_top_keys[] = {"source",         "replicas", "defaults", "parallel",
-                                           "schema_changes", "drift",    "state",    "log"};
-constexpr std::string_view k_source_keys[] = {"dsn"};
-constexpr std::string_view k_replica_keys[] = {"name", "dsn", "tables"};
-constexpr std::string_view k_table_keys[] = {"source",        "target",
-                                             "columns",       "exclude",
-                                             "rename",        "where",
-                                             "cursor",        "mode",
-                                             "key",           "soft_delete",
-                                             "batch_rows",    "snapshot_chunk_rows",
-                                             "poll_interval", "late_commit_window"};
-constexpr std::string_view k_defaults_keys[] = {"columns",       "exclude",
-                                                "rename",        "where",
-                                                "cursor",        "mode",
-                                                "key",           "soft_delete",
-                                                "batch_rows",    "snapshot_chunk_rows",
-                                                "poll_interval", "late_commit_window"};
-constexpr std::string_view k_schema_change_keys[] = {"add_column",    "drop_column", "type_change",
-                                                     "rename_column", "new_tables",  "indexes"};
-constexpr std::string_view k_drift_keys[] = {"interval", "repair", "max_rows_per_second"};
-constexpr std::string_view k_state_keys[] = {"schema"};
-constexpr std::string_view k_log_keys[] = {"level", "format"};
+// The keys of each mapping, one enum and one table per key set. Handlers `switch` over the
+// enum, so -Wswitch proves every key in a table is read.
+
+enum class TopKey { source, replicas, defaults, parallel, schema_changes, drift, state, log };
+constexpr auto k_top_keys =
+    std::to_array<EnumName<TopKey>>({{TopKey::source, "source"},
+                                     {TopKey::replicas, "replicas"},
+                                     {TopKey::defaults, "defaults"},
+                                     {TopKey::parallel, "parallel"},
+                                     {TopKey::schema_changes, "schema_changes"},
+                                     {TopKey::drift, "drift"},
+                                     {TopKey::state, "state"},
+                                     {TopKey::log, "log"}});
+constexpr const auto& enum_table(TopKey) noexcept {
+    return k_top_keys;
+}
+
+enum class SourceKey { dsn };
+constexpr auto k_source_keys = std::to_array<EnumName<SourceKey>>({{SourceKey::dsn, "dsn"}});
+constexpr const auto& enum_table(SourceKey) noexcept {
+    return k_source_keys;
+}
+
+// Every replica key is required.
+enum class ReplicaKey { name, dsn, tables };
+constexpr auto k_replica_keys = std::to_array<EnumName<ReplicaKey>>(
+    {{ReplicaKey::name, "name"}, {ReplicaKey::dsn, "dsn"}, {ReplicaKey::tables, "tables"}});
+constexpr const auto& enum_table(ReplicaKey) noexcept {
+    return k_replica_keys;
+}
+
+// The keys of a `replicas[].tables[]` entry; `in_defaults` marks those `defaults:` may set too.
+enum class TableKey {
+    source,
+    target,
+    columns,
+    exclude,
+    rename,
+    where,
+    cursor,
+    mode,
+    key,
+    soft_delete,
+    batch_rows,
+    snapshot_chunk_rows,
+    poll_interval,
+    late_commit_window,
+};
+struct TableKeyName {
+    TableKey value;
+    std::string_view name;
+    bool in_defaults;
+};
+constexpr auto k_table_keys = std::to_array<TableKeyName>({
+    {TableKey::source, "source", false},
+    {TableKey::target, "target", false},
+    {TableKey::columns, "columns", true},
+    {TableKey::exclude, "exclude", true},
+    {TableKey::rename, "rename", true},
+    {TableKey::where, "where", true},
+    {TableKey::cursor, "cursor", true},
+    {TableKey::mode, "mode", true},
+    {TableKey::key, "key", true},
+    {TableKey::soft_delete, "soft_delete", true},
+    {TableKey::batch_rows, "batch_rows", true},
+    {TableKey::snapshot_chunk_rows, "snapshot_chunk_rows", true},
+    {TableKey::poll_interval, "poll_interval", true},
+    {TableKey::late_commit_window, "late_commit_window", true},
+});
+constexpr const auto& enum_table(TableKey) noexcept {
+    return k_table_keys;
+}
+
+enum class SchemaChangeKey {
+    add_column,
+    drop_column,
+    type_change,
+    rename_column,
+    new_tables,
+    indexes
+};
+constexpr auto k_schema_change_keys =
+    std::to_array<EnumName<SchemaChangeKey>>({{SchemaChangeKey::add_column, "add_column"},
+                                              {SchemaChangeKey::drop_column, "drop_column"},
+                                              {SchemaChangeKey::type_change, "type_change"},
+                                              {SchemaChangeKey::rename_column, "rename_column"},
+                                              {SchemaChangeKey::new_tables, "new_tables"},
+                                              {SchemaChangeKey::indexes, "indexes"}});
+constexpr const auto& enum_table(SchemaChangeKey) noexcept {
+    return k_schema_change_keys;
+}
+
+enum class DriftKey { interval, repair, max_rows_per_second };
+constexpr auto k_drift_keys =
+    std::to_array<EnumName<DriftKey>>({{DriftKey::interval, "interval"},
+                                       {DriftKey::repair, "repair"},
+                                       {DriftKey::max_rows_per_second, "max_rows_per_second"}});
+constexpr const auto& enum_table(DriftKey) noexcept {
+    return k_drift_keys;
+}
+
+enum class StateKey { schema };
+constexpr auto k_state_keys = std::to_array<EnumName<StateKey>>({{StateKey::schema, "schema"}});
+constexpr const auto& enum_table(StateKey) noexcept {
+    return k_state_keys;
+}
+
+enum class LogKey { level, format };
+constexpr auto k_log_keys =
+    std::to_array<EnumName<LogKey>>({{LogKey::level, "level"}, {LogKey::format, "format"}});
+constexpr const auto& enum_table(LogKey) noexcept {
+    return k_log_keys;
+}
 
 // PostgreSQL truncates identifiers longer than this (NAMEDATALEN - 1).
 constexpr std::size_t k_max_identifier_bytes = 63;
-
-template <typename T>
-struct Choice {
-    std::string_view name;
-    T value;
-};
-
-constexpr std::array k_modes{Choice<Mode>{"upsert", Mode::upsert},
-                             Choice<Mode>{"insert", Mode::insert},
-                             Choice<Mode>{"mirror", Mode::mirror}};
-constexpr std::array k_log_levels{
-    Choice<LogLevel>{"trace", LogLevel::trace}, Choice<LogLevel>{"debug", LogLevel::debug},
-    Choice<LogLevel>{"info", LogLevel::info},   Choice<LogLevel>{"warn", LogLevel::warn},
-    Choice<LogLevel>{"error", LogLevel::error}, Choice<LogLevel>{"off", LogLevel::off}};
-constexpr std::array k_log_formats{Choice<LogFormat>{"text", LogFormat::text},
-                                   Choice<LogFormat>{"json", LogFormat::json}};
-
-using ActionChoice = Choice<ChangeAction>;
-constexpr ActionChoice k_apply{"apply", ChangeAction::apply};
-constexpr ActionChoice k_ignore{"ignore", ChangeAction::ignore};
-constexpr ActionChoice k_stop{"stop", ChangeAction::stop};
-constexpr ActionChoice k_keep{"keep", ChangeAction::keep};
-constexpr ActionChoice k_drop{"drop", ChangeAction::drop};
 
 // The closest of `candidates` to `word`, when it is close enough to be a likely typo.
 std::optional<std::string_view> suggest(std::string_view word, KeyList candidates) {
@@ -125,10 +193,17 @@ class Validator {
         m_problems.push_back({position, std::move(path), std::move(message)});
     }
 
-    // Reports unknown and duplicate keys. Calls `on_entry(key, value, path)` for each known,
-    // first-seen key.
-    template <typename F>
-    void walk_mapping(const Node& map, const std::string& path, KeyList known, F&& on_entry) {
+    // Reports unknown and duplicate keys. Calls `on_entry(id, key, value, path)` for each
+    // known, first-seen key. `allowed(entry)` narrows K's table to the keys this mapping takes.
+    template <NamedEnum K, typename F, typename Allowed>
+    void walk_mapping(const Node& map, const std::string& path, Allowed&& allowed, F&& on_entry) {
+        const auto& table = enum_entries<K>();
+        std::vector<std::string_view> known;
+        for (const auto& entry : table) {
+            if (allowed(entry)) {
+                known.push_back(entry.name);
+            }
+        }
         std::map<std::string, int, std::less<>> seen;
         for (const auto& [key, value] : map.entries) {
             if (!key.is_scalar()) {
@@ -143,7 +218,10 @@ class Validator {
                 continue;
             }
             seen.emplace(key.scalar, key.position.line);
-            if (std::find(known.begin(), known.end(), key.scalar) == known.end()) {
+            auto entry = std::find_if(table.begin(), table.end(), [&](const auto& e) {
+                return e.name == key.scalar && allowed(e);
+            });
+            if (entry == table.end()) {
                 if (auto close = suggest(key.scalar, known)) {
                     problem(key.position, here,
                             "unknown key (did you mean '" + std::string(*close) + "'?)");
@@ -153,8 +231,15 @@ class Validator {
                 }
                 continue;
             }
-            on_entry(key, value, here);
+            on_entry(entry->value, key, value, here);
         }
+    }
+
+    // The same for a mapping that takes every key of K.
+    template <NamedEnum K, typename F>
+    void walk_mapping(const Node& map, const std::string& path, F&& on_entry) {
+        walk_mapping<K>(
+            map, path, [](const auto&) { return true; }, std::forward<F>(on_entry));
     }
 
     bool expect_mapping(const Node& node, Position at, const std::string& path) {
@@ -262,19 +347,19 @@ class Validator {
         return duration;
     }
 
-    template <typename T, std::size_t N>
-    std::optional<T> read_choice(const Node& key, const Node& value, const std::string& path,
-                                 const std::array<Choice<T>, N>& choices) {
+    // One of `allowed`, by name.
+    template <NamedEnum E>
+    std::optional<E> read_choice(const Node& key, const Node& value, const std::string& path,
+                                 std::span<const E> allowed) {
         if (value.is_scalar()) {
-            for (const auto& choice : choices) {
-                if (value.scalar == choice.name) {
-                    return choice.value;
-                }
+            if (auto parsed = parse_enum<E>(value.scalar);
+                parsed && std::find(allowed.begin(), allowed.end(), *parsed) != allowed.end()) {
+                return parsed;
             }
         }
         std::vector<std::string_view> names;
-        for (const auto& choice : choices) {
-            names.push_back(choice.name);
+        for (E choice : allowed) {
+            names.push_back(name_of(choice));
         }
         KeyList list(names);
         std::string message =
@@ -286,6 +371,13 @@ class Validator {
         }
         problem(where(key, value), path, message + ")");
         return std::nullopt;
+    }
+
+    // Any value of E, by name.
+    template <NamedEnum E>
+    std::optional<E> read_choice(const Node& key, const Node& value, const std::string& path) {
+        static constexpr auto k_all = enum_value_list<E>();
+        return read_choice(key, value, path, std::span<const E>(k_all));
     }
 
     // A list of distinct column names.
@@ -366,130 +458,157 @@ struct SetKeys {
     std::map<std::string, Position> rename_positions;
 };
 
+// `rename: {source column: replica column, ...}`
+void read_rename(Validator& v, const Node& key, const Node& value, const std::string& here,
+                 TableOptions& options, SetKeys& set) {
+    if (!value.is_mapping()) {
+        v.problem(
+            Validator::where(key, value), here,
+            "expected a mapping of source column: replica column, got " + describe_value(value));
+        return;
+    }
+    options.rename.clear();
+    std::map<std::string, int> targets;
+    for (const auto& [from, to] : value.entries) {
+        std::string entry_path = key_path(here, from.is_scalar() ? from.scalar : "?");
+        auto from_name = v.read_identifier(from, from, entry_path, "column");
+        auto to_name = v.read_identifier(from, to, entry_path, "column");
+        if (!from_name || !to_name) {
+            continue;
+        }
+        if (set.rename_positions.count(*from_name) != 0) {
+            v.problem(from.position, entry_path,
+                      "duplicate key (first set at line " +
+                          std::to_string(set.rename_positions[*from_name].line) + ")");
+            continue;
+        }
+        if (auto it = targets.find(*to_name); it != targets.end()) {
+            v.problem(Validator::where(from, to), entry_path,
+                      "two columns are renamed to '" + *to_name + "' (the other at line " +
+                          std::to_string(it->second) + ")");
+            continue;
+        }
+        targets.emplace(*to_name, from.position.line);
+        set.rename_positions.emplace(*from_name, from.position);
+        options.rename.push_back({std::move(*from_name), std::move(*to_name)});
+    }
+}
+
+// Reads the table keys of `map` into `options`. `table` is the entry being read, or nullptr
+// for `defaults:`, which takes only the keys marked `in_defaults`.
 void read_table_options(Validator& v, const Node& map, const std::string& path,
-                        TableOptions& options, SetKeys& set, KeyList known, TableSpec* table) {
-    v.walk_mapping(
-        map, path, known, [&](const Node& key, const Node& value, const std::string& here) {
-            const std::string& name = key.scalar;
-            if (name == "source" || name == "target") {
-                if (table == nullptr) {
-                    return;
-                }
-                auto text = v.read_nonempty_string(key, value, here);
-                if (!text) {
-                    return;
-                }
-                auto parsed = parse_table_name(*text);
-                if (!parsed) {
-                    v.problem(Validator::where(key, value), here,
-                              "invalid table name '" + *text +
-                                  "' (expected schema.table, e.g. public.orders; quote a part "
-                                  "that holds a dot: \"my.schema\".orders)");
-                    return;
-                }
-                if (name == "source") {
-                    table->source = std::move(*parsed);
-                } else {
-                    table->target = std::move(*parsed);
-                }
-            } else if (name == "columns") {
-                set.columns_key = &key;
-                if (auto list = v.read_column_list(key, value, here)) {
-                    if (list->empty()) {
-                        v.problem(Validator::where(key, value), here,
-                                  "the list is empty; list at least one column, or remove the key "
-                                  "to copy every column");
+                        TableOptions& options, SetKeys& set, TableSpec* table) {
+    const auto allowed = [&](const TableKeyName& entry) {
+        return table != nullptr || entry.in_defaults;
+    };
+    v.walk_mapping<TableKey>(
+        map, path, allowed,
+        [&](TableKey id, const Node& key, const Node& value, const std::string& here) {
+            switch (id) {
+                case TableKey::source:
+                case TableKey::target: {
+                    if (table == nullptr) {
+                        return;  // not in_defaults, so walk_mapping never passes it here
+                    }
+                    auto text = v.read_nonempty_string(key, value, here);
+                    if (!text) {
                         return;
                     }
-                    options.columns = std::move(*list);
-                }
-            } else if (name == "exclude") {
-                set.exclude_key = &key;
-                if (auto list = v.read_column_list(key, value, here)) {
-                    options.exclude = std::move(*list);
-                }
-            } else if (name == "rename") {
-                if (!value.is_mapping()) {
-                    v.problem(Validator::where(key, value), here,
-                              "expected a mapping of source column: replica column, got " +
-                                  describe_value(value));
-                    return;
-                }
-                options.rename.clear();
-                std::map<std::string, int> targets;
-                for (const auto& [from, to] : value.entries) {
-                    std::string entry_path = key_path(here, from.is_scalar() ? from.scalar : "?");
-                    auto from_name = v.read_identifier(from, from, entry_path, "column");
-                    auto to_name = v.read_identifier(from, to, entry_path, "column");
-                    if (!from_name || !to_name) {
-                        continue;
+                    auto parsed = parse_table_name(*text);
+                    if (!parsed) {
+                        v.problem(Validator::where(key, value), here,
+                                  "invalid table name '" + *text +
+                                      "' (expected schema.table, e.g. public.orders; quote a part "
+                                      "that holds a dot: \"my.schema\".orders)");
+                        return;
                     }
-                    if (set.rename_positions.count(*from_name) != 0) {
-                        v.problem(from.position, entry_path,
-                                  "duplicate key (first set at line " +
-                                      std::to_string(set.rename_positions[*from_name].line) + ")");
-                        continue;
-                    }
-                    if (auto it = targets.find(*to_name); it != targets.end()) {
-                        v.problem(Validator::where(from, to), entry_path,
-                                  "two columns are renamed to '" + *to_name +
-                                      "' (the other at line " + std::to_string(it->second) + ")");
-                        continue;
-                    }
-                    targets.emplace(*to_name, from.position.line);
-                    set.rename_positions.emplace(*from_name, from.position);
-                    options.rename.push_back({std::move(*from_name), std::move(*to_name)});
-                }
-            } else if (name == "where") {
-                if (auto text = v.read_nonempty_string(key, value, here)) {
-                    options.where = std::move(*text);
-                }
-            } else if (name == "cursor") {
-                set.cursor_key = &key;
-                if (auto text = v.read_identifier(key, value, here, "cursor column")) {
-                    if (*text == "xmin") {
-                        options.cursor = Cursor{CursorKind::xmin, {}};
-                    } else if (*text == "none") {
-                        options.cursor = Cursor{CursorKind::none, {}};
+                    if (id == TableKey::source) {
+                        table->source = std::move(*parsed);
                     } else {
-                        options.cursor = Cursor{CursorKind::column, std::move(*text)};
+                        table->target = std::move(*parsed);
                     }
+                    return;
                 }
-            } else if (name == "mode") {
-                set.mode_key = &key;
-                if (auto mode = v.read_choice(key, value, here, k_modes)) {
-                    options.mode = *mode;
-                }
-            } else if (name == "key") {
-                set.key_key = &key;
-                if (auto list = v.read_column_list(key, value, here)) {
-                    if (list->empty()) {
-                        v.problem(Validator::where(key, value), here,
-                                  "the list is empty; name the columns that identify a row");
-                        return;
+                case TableKey::columns:
+                    set.columns_key = &key;
+                    if (auto list = v.read_column_list(key, value, here)) {
+                        if (list->empty()) {
+                            v.problem(Validator::where(key, value), here,
+                                      "the list is empty; list at least one column, or remove the "
+                                      "key to copy every column");
+                            return;
+                        }
+                        options.columns = std::move(*list);
                     }
-                    options.key = std::move(*list);
-                }
-            } else if (name == "soft_delete") {
-                if (auto text = v.read_identifier(key, value, here, "column")) {
-                    options.soft_delete = std::move(*text);
-                }
-            } else if (name == "batch_rows") {
-                if (auto rows = v.read_integer(key, value, here, 1, 10'000'000)) {
-                    options.batch_rows = *rows;
-                }
-            } else if (name == "snapshot_chunk_rows") {
-                if (auto rows = v.read_integer(key, value, here, 1, 10'000'000)) {
-                    options.snapshot_chunk_rows = *rows;
-                }
-            } else if (name == "poll_interval") {
-                if (auto interval = v.read_duration(key, value, here, false)) {
-                    options.poll_interval = *interval;
-                }
-            } else if (name == "late_commit_window") {
-                if (auto window = v.read_duration(key, value, here, true)) {
-                    options.late_commit_window = *window;
-                }
+                    return;
+                case TableKey::exclude:
+                    set.exclude_key = &key;
+                    if (auto list = v.read_column_list(key, value, here)) {
+                        options.exclude = std::move(*list);
+                    }
+                    return;
+                case TableKey::rename:
+                    read_rename(v, key, value, here, options, set);
+                    return;
+                case TableKey::where:
+                    if (auto text = v.read_nonempty_string(key, value, here)) {
+                        options.where = std::move(*text);
+                    }
+                    return;
+                case TableKey::cursor:
+                    set.cursor_key = &key;
+                    if (auto text = v.read_identifier(key, value, here, "cursor column")) {
+                        // `xmin` and `none` are keywords; any other name is a column.
+                        auto kind = parse_enum<CursorKind>(*text);
+                        if (kind && *kind != CursorKind::column) {
+                            options.cursor = Cursor{*kind, {}};
+                        } else {
+                            options.cursor = Cursor{CursorKind::column, std::move(*text)};
+                        }
+                    }
+                    return;
+                case TableKey::mode:
+                    set.mode_key = &key;
+                    if (auto mode = v.read_choice<Mode>(key, value, here)) {
+                        options.mode = *mode;
+                    }
+                    return;
+                case TableKey::key:
+                    set.key_key = &key;
+                    if (auto list = v.read_column_list(key, value, here)) {
+                        if (list->empty()) {
+                            v.problem(Validator::where(key, value), here,
+                                      "the list is empty; name the columns that identify a row");
+                            return;
+                        }
+                        options.key = std::move(*list);
+                    }
+                    return;
+                case TableKey::soft_delete:
+                    if (auto text = v.read_identifier(key, value, here, "column")) {
+                        options.soft_delete = std::move(*text);
+                    }
+                    return;
+                case TableKey::batch_rows:
+                    if (auto rows = v.read_integer(key, value, here, 1, 10'000'000)) {
+                        options.batch_rows = *rows;
+                    }
+                    return;
+                case TableKey::snapshot_chunk_rows:
+                    if (auto rows = v.read_integer(key, value, here, 1, 10'000'000)) {
+                        options.snapshot_chunk_rows = *rows;
+                    }
+                    return;
+                case TableKey::poll_interval:
+                    if (auto interval = v.read_duration(key, value, here, false)) {
+                        options.poll_interval = *interval;
+                    }
+                    return;
+                case TableKey::late_commit_window:
+                    if (auto window = v.read_duration(key, value, here, true)) {
+                        options.late_commit_window = *window;
+                    }
+                    return;
             }
         });
     if (set.columns_key != nullptr && set.exclude_key != nullptr) {
@@ -626,8 +745,8 @@ void read_tables(Validator& v, const Node& key, const Node& value, const std::st
         static_cast<TableOptions&>(table) = config.defaults;
         table.position = item.position;
         SetKeys set;
-        read_table_options(v, item, item_path, table, set, k_table_keys, &table);
-        if (item.find("source") == nullptr) {
+        read_table_options(v, item, item_path, table, set, &table);
+        if (item.find(name_of(TableKey::source)) == nullptr) {
             v.problem(item.position, item_path,
                       "missing required key 'source' (the source table, e.g. public.orders)");
             continue;
@@ -655,6 +774,130 @@ void read_tables(Validator& v, const Node& key, const Node& value, const std::st
     }
 }
 
+void read_source(Validator& v, const Node& key, const Node& value, const std::string& path,
+                 Config& config) {
+    if (!v.expect_mapping(value, Validator::where(key, value), path)) {
+        return;
+    }
+    v.walk_mapping<SourceKey>(
+        value, path, [&](SourceKey id, const Node& k, const Node& val, const std::string& p) {
+            switch (id) {
+                case SourceKey::dsn:
+                    if (auto dsn = v.read_dsn(k, val, p)) {
+                        config.source_dsn = std::move(*dsn);
+                    }
+                    return;
+            }
+        });
+    if (value.find(name_of(SourceKey::dsn)) == nullptr) {
+        v.problem(value.position, path,
+                  "missing required key 'dsn' (a libpq conninfo or postgresql:// URI)");
+    }
+}
+
+void read_schema_changes(Validator& v, const Node& key, const Node& value, const std::string& path,
+                         SchemaChangePolicy& policy) {
+    if (!v.expect_mapping(value, Validator::where(key, value), path)) {
+        return;
+    }
+    using enum ChangeAction;
+    v.walk_mapping<SchemaChangeKey>(
+        value, path, [&](SchemaChangeKey id, const Node& k, const Node& val, const std::string& p) {
+            // Each key allows its own subset of actions, listed in messages in this order.
+            const auto read = [&](ChangeAction& field, std::span<const ChangeAction> allowed) {
+                if (auto action = v.read_choice(k, val, p, allowed)) {
+                    field = *action;
+                }
+            };
+            switch (id) {
+                case SchemaChangeKey::add_column:
+                    read(policy.add_column, std::array{apply, ignore, stop});
+                    return;
+                case SchemaChangeKey::drop_column:
+                    read(policy.drop_column, std::array{keep, drop, stop});
+                    return;
+                case SchemaChangeKey::type_change:
+                    read(policy.type_change, std::array{apply, stop});
+                    return;
+                case SchemaChangeKey::rename_column:
+                    read(policy.rename_column, std::array{apply, stop});
+                    return;
+                case SchemaChangeKey::new_tables:
+                    read(policy.new_tables, std::array{apply, ignore, stop});
+                    return;
+                case SchemaChangeKey::indexes:
+                    read(policy.indexes, std::array{apply, ignore});
+                    return;
+            }
+        });
+}
+
+void read_drift(Validator& v, const Node& key, const Node& value, const std::string& path,
+                DriftOptions& drift) {
+    if (!v.expect_mapping(value, Validator::where(key, value), path)) {
+        return;
+    }
+    v.walk_mapping<DriftKey>(
+        value, path, [&](DriftKey id, const Node& k, const Node& val, const std::string& p) {
+            switch (id) {
+                case DriftKey::interval:
+                    if (auto d = v.read_duration(k, val, p, true)) {
+                        drift.interval = *d;
+                    }
+                    return;
+                case DriftKey::repair:
+                    if (auto b = v.read_bool(k, val, p)) {
+                        drift.repair = *b;
+                    }
+                    return;
+                case DriftKey::max_rows_per_second:
+                    if (auto n = v.read_integer(k, val, p, 0, 100'000'000)) {
+                        drift.max_rows_per_second = *n;
+                    }
+                    return;
+            }
+        });
+}
+
+void read_state(Validator& v, const Node& key, const Node& value, const std::string& path,
+                Config& config) {
+    if (!v.expect_mapping(value, Validator::where(key, value), path)) {
+        return;
+    }
+    v.walk_mapping<StateKey>(
+        value, path, [&](StateKey id, const Node& k, const Node& val, const std::string& p) {
+            switch (id) {
+                case StateKey::schema:
+                    if (auto schema = v.read_identifier(k, val, p, "schema")) {
+                        config.state_schema = std::move(*schema);
+                    }
+                    return;
+            }
+        });
+}
+
+void read_log(Validator& v, const Node& key, const Node& value, const std::string& path,
+              LogOptions& log) {
+    if (!v.expect_mapping(value, Validator::where(key, value), path)) {
+        return;
+    }
+    v.walk_mapping<LogKey>(value, path,
+                           [&](LogKey id, const Node& k, const Node& val, const std::string& p) {
+                               switch (id) {
+                                   case LogKey::level:
+                                       if (auto level = v.read_choice<LogLevel>(k, val, p)) {
+                                           log.level = *level;
+                                       }
+                                       return;
+                                   case LogKey::format:
+                                       if (auto format = v.read_choice<LogFormat>(k, val, p)) {
+                                           log.format = *format;
+                                       }
+                                       return;
+                               }
+                           });
+}
+
 }  // namespace
 
 std::string format_problem(std::string_view file, const Problem& problem) {
@@ -677,123 +920,48 @@ LoadResult build_config(const Node& root, std::string_view file, const EnvLookup
     }
 
     // `defaults` first: tables inherit from it wherever it appears in the file.
-    if (const Node* defaults = root.find("defaults")) {
+    if (const Node* defaults = root.find(name_of(TopKey::defaults))) {
         if (v.expect_mapping(*defaults, defaults->position, "defaults")) {
             SetKeys set;
-            read_table_options(v, *defaults, "defaults", config.defaults, set, k_defaults_keys,
-                               nullptr);
+            read_table_options(v, *defaults, "defaults", config.defaults, set, nullptr);
         }
     }
 
     const Node* replicas_node = nullptr;
     const Node* replicas_key = nullptr;
-    v.walk_mapping(
-        root, "", k_top_keys, [&](const Node& key, const Node& value, const std::string& path) {
-            const std::string& name = key.scalar;
-            if (name == "source") {
-                if (!v.expect_mapping(value, Validator::where(key, value), path)) {
+    v.walk_mapping<TopKey>(
+        root, "", [&](TopKey id, const Node& key, const Node& value, const std::string& path) {
+            switch (id) {
+                case TopKey::source:
+                    read_source(v, key, value, path, config);
                     return;
-                }
-                v.walk_mapping(value, path, k_source_keys,
-                               [&](const Node& k, const Node& val, const std::string& p) {
-                                   if (auto dsn = v.read_dsn(k, val, p)) {
-                                       config.source_dsn = std::move(*dsn);
-                                   }
-                               });
-                if (value.find("dsn") == nullptr) {
-                    v.problem(value.position, path,
-                              "missing required key 'dsn' (a libpq conninfo or postgresql:// URI)");
-                }
-            } else if (name == "replicas") {
-                replicas_node = &value;
-                replicas_key = &key;
-            } else if (name == "parallel") {
-                if (auto n = v.read_integer(key, value, path, 1, 256)) {
-                    config.parallel = static_cast<int>(*n);
-                }
-            } else if (name == "schema_changes") {
-                if (!v.expect_mapping(value, Validator::where(key, value), path)) {
+                case TopKey::replicas:
+                    replicas_node = &value;  // read after this walk, below
+                    replicas_key = &key;
                     return;
-                }
-                auto& policy = config.schema_changes;
-                v.walk_mapping(
-                    value, path, k_schema_change_keys,
-                    [&](const Node& k, const Node& val, const std::string& p) {
-                        std::optional<ChangeAction> action;
-                        if (k.scalar == "add_column" || k.scalar == "new_tables") {
-                            action =
-                                v.read_choice(k, val, p, std::array{k_apply, k_ignore, k_stop});
-                        } else if (k.scalar == "drop_column") {
-                            action = v.read_choice(k, val, p, std::array{k_keep, k_drop, k_stop});
-                        } else if (k.scalar == "indexes") {
-                            action = v.read_choice(k, val, p, std::array{k_apply, k_ignore});
-                        } else {
-                            action = v.read_choice(k, val, p, std::array{k_apply, k_stop});
-                        }
-                        if (!action) {
-                            return;
-                        }
-                        if (k.scalar == "add_column") {
-                            policy.add_column = *action;
-                        } else if (k.scalar == "drop_column") {
-                            policy.drop_column = *action;
-                        } else if (k.scalar == "type_change") {
-                            policy.type_change = *action;
-                        } else if (k.scalar == "rename_column") {
-                            policy.rename_column = *action;
-                        } else if (k.scalar == "new_tables") {
-                            policy.new_tables = *action;
-                        } else {
-                            policy.indexes = *action;
-                        }
-                    });
-            } else if (name == "drift") {
-                if (!v.expect_mapping(value, Validator::where(key, value), path)) {
+                case TopKey::defaults:
+                    return;  // read above: tables inherit from it wherever it appears
+                case TopKey::parallel:
+                    if (auto n = v.read_integer(key, value, path, 1, 256)) {
+                        config.parallel = static_cast<int>(*n);
+                    }
                     return;
-                }
-                v.walk_mapping(value, path, k_drift_keys,
-                               [&](const Node& k, const Node& val, const std::string& p) {
-                                   if (k.scalar == "interval") {
-                                       if (auto d = v.read_duration(k, val, p, true)) {
-                                           config.drift.interval = *d;
-                                       }
-                                   } else if (k.scalar == "repair") {
-                                       if (auto b = v.read_bool(k, val, p)) {
-                                           config.drift.repair = *b;
-                                       }
-                                   } else if (auto n = v.read_integer(k, val, p, 0, 100'000'000)) {
-                                       config.drift.max_rows_per_second = *n;
-                                   }
-                               });
-            } else if (name == "state") {
-                if (!v.expect_mapping(value, Validator::where(key, value), path)) {
+                case TopKey::schema_changes:
+                    read_schema_changes(v, key, value, path, config.schema_changes);
                     return;
-                }
-                v.walk_mapping(value, path, k_state_keys,
-                               [&](const Node& k, const Node& val, const std::string& p) {
-                                   if (auto s = v.read_identifier(k, val, p, "schema")) {
-                                       config.state_schema = std::move(*s);
-                                   }
-                               });
-            } else if (name == "log") {
-                if (!v.expect_mapping(value, Validator::where(key, value), path)) {
+                case TopKey::drift:
+                    read_drift(v, key, value, path, config.drift);
                     return;
-                }
-                v.walk_mapping(value, path, k_log_keys,
-                               [&](const Node& k, const Node& val, const std::string& p) {
-                                   if (k.scalar == "level") {
-                                       if (auto l = v.read_choice(k, val, p, k_log_levels)) {
-                                           config.log.level = *l;
-                                       }
-                                   } else if (auto f = v.read_choice(k, val, p, k_log_formats)) {
-                                       config.log.format = *f;
-                                   }
-                               });
+                case TopKey::state:
+                    read_state(v, key, value, path, config);
+                    return;
+                case TopKey::log:
+                    read_log(v, key, value, path, config.log);
+                    return;
             }
-            // `defaults` was read above.
         });
 
-    if (root.find("source") == nullptr) {
+    if (root.find(name_of(TopKey::source)) == nullptr) {
         v.problem(root.position, "source",
                   "missing required key 'source' (with 'dsn', the database to copy from)");
     }
@@ -817,20 +985,25 @@ LoadResult build_config(const Node& root, std::string_view file, const EnvLookup
             replica.position = item.position;
             const Node* tables_key = nullptr;
             const Node* tables_value = nullptr;
-            v.walk_mapping(item, path, k_replica_keys,
-                           [&](const Node& k, const Node& val, const std::string& p) {
-                               if (k.scalar == "name") {
-                                   read_replica_name(v, k, val, p, names, replica);
-                               } else if (k.scalar == "dsn") {
-                                   if (auto dsn = v.read_dsn(k, val, p)) {
-                                       replica.dsn = std::move(*dsn);
-                                   }
-                               } else {
-                                   tables_key = &k;
-                                   tables_value = &val;
-                               }
-                           });
-            for (std::string_view required : k_replica_keys) {
+            v.walk_mapping<ReplicaKey>(
+                item, path,
+                [&](ReplicaKey id, const Node& k, const Node& val, const std::string& p) {
+                    switch (id) {
+                        case ReplicaKey::name:
+                            read_replica_name(v, k, val, p, names, replica);
+                            return;
+                        case ReplicaKey::dsn:
+                            if (auto dsn = v.read_dsn(k, val, p)) {
+                                replica.dsn = std::move(*dsn);
+                            }
+                            return;
+                        case ReplicaKey::tables:
+                            tables_key = &k;  // read once the name is known, for messages
+                            tables_value = &val;
+                            return;
+                    }
+                });
+            for (std::string_view required : enum_name_list<ReplicaKey>()) {
                 if (item.find(required) == nullptr) {
                     v.problem(item.position, path,
                               "missing required key '" + std::string(required) + "'");

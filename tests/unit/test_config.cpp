@@ -141,6 +141,48 @@ TEST(ConfigValid, TableColumnListReplacesExcludeFromDefaults) {
     EXPECT_FALSE(t.exclude);
 }
 
+// Each key of the key tables reaches its own field: one config sets every key a table may
+// inherit in `defaults`, and every schema_changes and drift key, each to a non-default value.
+TEST(ConfigValid, EveryKeyReachesItsOwnField) {
+    Config c = config_of(std::string(R"(defaults:
+  exclude: [email]
+  rename: { name: full_name }
+  where: "id > 0"
+  cursor: none
+  mode: mirror
+  key: [id]
+  soft_delete: gone
+  batch_rows: 7
+  snapshot_chunk_rows: 8
+  poll_interval: 9s
+  late_commit_window: 10m
+schema_changes: { add_column: stop, drop_column: drop, type_change: stop, rename_column: stop, new_tables: ignore, indexes: ignore }
+drift: { interval: 0, repair: false, max_rows_per_second: 11 }
+)") + std::string(k_base));
+    const TableSpec& t = c.replicas.at(0).tables.at(0);
+    EXPECT_EQ(t.exclude, (std::vector<std::string>{"email"}));
+    EXPECT_EQ(t.rename, (std::vector<ColumnRename>{{"name", "full_name"}}));
+    EXPECT_EQ(t.where, "id > 0");
+    EXPECT_EQ(t.cursor, (Cursor{CursorKind::none, {}}));
+    EXPECT_EQ(t.mode, Mode::mirror);
+    EXPECT_EQ(t.key, (std::vector<std::string>{"id"}));
+    EXPECT_EQ(t.soft_delete, "gone");
+    EXPECT_EQ(t.batch_rows, 7);
+    EXPECT_EQ(t.snapshot_chunk_rows, 8);
+    EXPECT_EQ(t.poll_interval, Milliseconds{9000});
+    EXPECT_EQ(t.late_commit_window, Milliseconds{600000});
+    const SchemaChangePolicy& p = c.schema_changes;
+    EXPECT_EQ(p.add_column, ChangeAction::stop);
+    EXPECT_EQ(p.drop_column, ChangeAction::drop);
+    EXPECT_EQ(p.type_change, ChangeAction::stop);
+    EXPECT_EQ(p.rename_column, ChangeAction::stop);
+    EXPECT_EQ(p.new_tables, ChangeAction::ignore);
+    EXPECT_EQ(p.indexes, ChangeAction::ignore);
+    EXPECT_EQ(c.drift.interval, Milliseconds{0});
+    EXPECT_FALSE(c.drift.repair);
+    EXPECT_EQ(c.drift.max_rows_per_second, 11);
+}
+
 TEST(ConfigValid, QuotedTableNamesMayHoldDotsSpacesAndQuotes) {
     Config c = config_of(with_table_keys(R"(        target: '"My Schema"."a.b ""c"""'
 )"));
@@ -193,6 +235,34 @@ TEST(ConfigKeys, UnknownKeyFarFromAnyListsTheKnownKeys) {
     EXPECT_EQ(problems_of(std::string(k_base) + "log: { colour: red }\n"),
               std::vector<std::string>{
                   "sync.yaml:8:8: log.colour: unknown key (expected level or format)"});
+}
+
+TEST(ConfigKeys, DefaultsTakesOnlyTheKeysATableCanInherit) {
+    EXPECT_EQ(problems_of(std::string(k_base) + "defaults:\n  source: public.x\n"),
+              std::vector<std::string>{
+                  "sync.yaml:9:3: defaults.source: unknown key (expected columns, exclude, "
+                  "rename, where, cursor, mode, key, soft_delete, batch_rows, "
+                  "snapshot_chunk_rows, poll_interval or late_commit_window)"});
+}
+
+TEST(ConfigKeys, EverySectionChecksItsKeys) {
+    EXPECT_EQ(problems_of(R"(source: { dsn: x, dns: y }
+replicas:
+  - name: a
+    dsn: y
+    tables: [{ source: public.t }]
+    tabels: []
+state: { schemq: s }
+drift: { max_rows: 3 }
+sourse: 1
+)"),
+              (std::vector<std::string>{
+                  "sync.yaml:1:19: source.dns: unknown key (did you mean 'dsn'?)",
+                  "sync.yaml:6:5: replicas[0].tabels: unknown key (did you mean 'tables'?)",
+                  "sync.yaml:7:10: state.schemq: unknown key (did you mean 'schema'?)",
+                  "sync.yaml:8:10: drift.max_rows: unknown key (expected interval, repair or "
+                  "max_rows_per_second)",
+                  "sync.yaml:9:1: sourse: unknown key (did you mean 'source'?)"}));
 }
 
 TEST(ConfigKeys, DuplicateKeyNamesTheFirstLine) {
