@@ -5,15 +5,20 @@
 namespace syncset::db {
 
 CopyStats copy_pipe(Connection& source, std::string_view copy_out_sql, Connection& target,
-                    std::string_view copy_in_sql, const std::atomic<bool>* stop) {
-    source.copy_out_begin(copy_out_sql, stop);
+                    std::string_view copy_in_sql, const PipeOptions& options) {
+    const std::atomic<bool>* stop = options.stop;
     CopyStats stats;
     try {
+        if (!options.source_started) {
+            source.copy_out_begin(copy_out_sql, stop);
+        }
         target.copy_in_begin(copy_in_sql, stop);
-        while (const auto row = source.copy_out_next(stop)) {
+        // The hot path: one row per call, handed on untouched; only the last one is kept.
+        while (auto row = source.copy_out_next(stop)) {
             target.copy_in_put(row->bytes());
             ++stats.rows;
             stats.bytes += row->size();
+            stats.last_row = std::move(row);
         }
         target.copy_in_end();
     } catch (const Error& error) {

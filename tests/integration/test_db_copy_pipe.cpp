@@ -254,7 +254,7 @@ TEST_F(DbCopyPipe, StopFlagAbortsCleanlyAndNothingIsCommitted) {
         // materialized on disk first).
         db::copy_pipe(*m_source,
                       "COPY (SELECT generate_series(1, 200000000), repeat('x', 100)) TO STDOUT",
-                      *m_target, "COPY t (id, v) FROM STDIN", &stop);
+                      *m_target, "COPY t (id, v) FROM STDIN", {.stop = &stop});
         ADD_FAILURE() << "expected the copy to be interrupted";
     } catch (const Error& error) {
         EXPECT_NE(std::string(error.what()).find("copy interrupted"), std::string::npos)
@@ -279,7 +279,7 @@ TEST_F(DbCopyPipe, StopFlagInterruptsASourceThatHasNotSentARowYet) {
     });
     const auto start = std::chrono::steady_clock::now();
     EXPECT_THROW(db::copy_pipe(*m_source, "COPY (SELECT pg_sleep(60)::text) TO STDOUT", *m_target,
-                               "COPY t (v) FROM STDIN", &stop),
+                               "COPY t (v) FROM STDIN", {.stop = &stop}),
                  Error);
     stopper.join();
     EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
