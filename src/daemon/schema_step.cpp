@@ -5,9 +5,9 @@
 #include "syncset/catalog/read.hpp"
 #include "syncset/db/connection.hpp"
 #include "syncset/db/pqxx_connection.hpp"
-#include "syncset/db/quote.hpp"
 #include "syncset/error.hpp"
 #include "syncset/log/log.hpp"
+#include "syncset/state/locks.hpp"
 #include "syncset/state/store.hpp"
 
 namespace syncset::daemon {
@@ -43,31 +43,6 @@ plan::ReplicaPlan plan_with(const config::Config& config, const config::ReplicaS
     std::vector<state::TableState> stored = state::read_tables(conn, config.state_schema);
     return plan::plan_replica(config, replica, source, target, stored);
 }
-
-// Session advisory lock that serialises schema steps of daemons sharing a replica; it goes with
-// the connection if the daemon dies.
-class MigrationLock {
-  public:
-    MigrationLock(db::Connection& conn, const std::string& state_schema) : m_conn(conn) {
-        m_key = "SELECT hashtextextended(" + db::quote_literal("syncset migrate " + state_schema) +
-                ", 0)";
-        m_conn.exec("SELECT pg_advisory_lock((" + m_key + "))");
-    }
-    ~MigrationLock() {
-        try {
-            if (m_conn.is_ok()) {
-                m_conn.exec("SELECT pg_advisory_unlock((" + m_key + "))");
-            }
-        } catch (...) {  // NOLINT(bugprone-empty-catch): the lock goes with the session anyway
-        }
-    }
-    MigrationLock(const MigrationLock&) = delete;
-    MigrationLock& operator=(const MigrationLock&) = delete;
-
-  private:
-    db::Connection& m_conn;
-    std::string m_key;
-};
 
 }  // namespace
 
@@ -110,7 +85,7 @@ plan::ReplicaPlan read_and_plan(const config::Config& config, const config::Repl
 ReplicaOutcome apply_schema_step(const config::Config& config, const config::ReplicaSpec& replica,
                                  const catalog::Catalog& source) {
     auto conn = db::Connection::open(replica.dsn, replica_role(replica));
-    MigrationLock lock(*conn, config.state_schema);
+    state::MigrationLock lock(*conn, config.state_schema);
     state::ensure_schema(*conn, config.state_schema);
 
     ReplicaOutcome outcome;

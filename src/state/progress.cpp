@@ -29,14 +29,15 @@ std::vector<std::string> parse_array(std::string_view text) {
     return *parsed;
 }
 
-}  // namespace
-
-std::vector<Progress> read_progress(db::Connection& conn, std::string_view schema) {
+std::vector<Progress> read_progress_where(db::Connection& conn, std::string_view schema,
+                                          std::optional<std::string> target_schema,
+                                          std::optional<std::string> target_name) {
     if (!schema_exists(conn, schema)) {
         return {};
     }
     try {
-        db::Result result = conn.query(expand_schema(sql::k_read_progress_sql, schema));
+        db::Result result = conn.exec_params(expand_schema(sql::k_read_progress_sql, schema),
+                                             {std::move(target_schema), std::move(target_name)});
         std::vector<Progress> out;
         for (int r = 0; r < result.rows(); ++r) {
             auto text = [&](int c) { return std::string(result.value(r, c)); };
@@ -73,6 +74,50 @@ std::vector<Progress> read_progress(db::Connection& conn, std::string_view schem
     } catch (const Error& e) {
         throw e.with_context("metadata schema " + std::string(schema));
     }
+}
+
+// A one-row boolean query about target table (target_schema, target_name), with `extra` as $3.
+bool read_table_flag(db::Connection& conn, std::string_view schema, std::string_view sql_text,
+                     std::string_view target_schema, std::string_view target_name,
+                     std::string extra) {
+    try {
+        db::Result result =
+            conn.exec_params(expand_schema(sql_text, schema),
+                             {std::string(target_schema), std::string(target_name), extra});
+        return result.value(0, 0) == "true";
+    } catch (const Error& e) {
+        throw e.with_context("metadata schema " + std::string(schema));
+    }
+}
+
+}  // namespace
+
+std::vector<Progress> read_progress(db::Connection& conn, std::string_view schema) {
+    return read_progress_where(conn, schema, std::nullopt, std::nullopt);
+}
+
+std::optional<Progress> read_table_progress(db::Connection& conn, std::string_view schema,
+                                            std::string_view target_schema,
+                                            std::string_view target_name) {
+    auto found = read_progress_where(conn, schema, std::string(target_schema),
+                                     std::string(target_name));
+    if (found.empty()) {
+        return std::nullopt;
+    }
+    return std::move(found.front());
+}
+
+bool read_drift_due(db::Connection& conn, std::string_view schema, std::string_view target_schema,
+                    std::string_view target_name, std::chrono::milliseconds interval) {
+    return read_table_flag(conn, schema, sql::k_read_drift_due_sql, target_schema, target_name,
+                           std::to_string(interval.count()) + " milliseconds");
+}
+
+bool read_committed_since(db::Connection& conn, std::string_view schema,
+                          std::string_view target_schema, std::string_view target_name,
+                          std::string_view since) {
+    return read_table_flag(conn, schema, sql::k_read_committed_since_sql, target_schema,
+                           target_name, std::string(since));
 }
 
 bool write_progress(db::Connection& conn, std::string_view schema, const Progress& progress,

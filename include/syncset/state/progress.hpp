@@ -2,6 +2,7 @@
 // the same replica transaction as each batch's rows (promise 3: crash-safe where it left off).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -49,6 +50,21 @@ struct Progress {
 
 // Every table's progress; empty when the metadata schema does not exist.
 std::vector<Progress> read_progress(db::Connection& conn, std::string_view schema);
+// One table's progress; nullopt when it has no state row (or there is no metadata schema).
+std::optional<Progress> read_table_progress(db::Connection& conn, std::string_view schema,
+                                            std::string_view target_schema,
+                                            std::string_view target_name);
+
+// Whether the table is due for a drift scan: never scanned, or last scanned longer than
+// `interval` ago by the replica's clock. False when it has no state row.
+bool read_drift_due(db::Connection& conn, std::string_view schema, std::string_view target_schema,
+                    std::string_view target_name, std::chrono::milliseconds interval);
+
+// Whether the table's copy loop committed a batch after `since` (a timestamptz as text, read
+// from the replica's clock). False when it has no state row.
+bool read_committed_since(db::Connection& conn, std::string_view schema,
+                          std::string_view target_schema, std::string_view target_name,
+                          std::string_view since);
 
 // Writes a batch's checkpoint inside the caller's transaction. Returns false when the table has
 // no state row or was stopped meanwhile: the caller must then roll back its batch.

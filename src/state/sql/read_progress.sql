@@ -1,4 +1,5 @@
--- Copy progress of every table, for the copy engine and `syncset status`.
+-- Copy progress of every table ($1 and $2 NULL), or of target table $1.$2, for the copy engine
+-- and `syncset status`.
 SELECT target_schema, target_name, source_schema, source_name, phase, pending,
        snapshot_position, cursor, cursor_kind, rows_copied,
        to_char(last_success AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
@@ -12,4 +13,5 @@ SELECT target_schema, target_name, source_schema, source_name, phase, pending,
        to_char(drift_checked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
        drift_rows, drift_missing, drift_extra, drift_different, drift_repaired
 FROM :"schema".tables
+WHERE ($1::text IS NULL OR (target_schema = $1 AND target_name = $2))
 ORDER BY target_schema COLLATE "C", target_name COLLATE "C";

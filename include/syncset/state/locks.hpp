@@ -1,0 +1,46 @@
+// The advisory locks syncset takes on a replica, all in one key space so they can neither
+// collide with an application's locks by accident nor with each other:
+//
+//   pg_advisory_*lock(1398361667, hashtext('<purpose> <identity>'))
+//
+// 1398361667 is 'SYNC' in ASCII; <purpose> is one of
+//   schema   creating or migrating the metadata schema (transaction lock; ensure_schema)
+//   migrate  a daemon's schema step on the replica (session lock; MigrationLock)
+//   table    one target table's copy loop (session lock; try_lock_table)
+// and <identity> is the quoted metadata schema name, then for `table` the quoted qualified
+// target table. Two identities hashing alike only make two jobs take turns, never share a
+// table. Session locks go with the connection, so a daemon killed mid-job frees its tables.
+// The SQL is src/state/sql/*lock*.sql.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace syncset::db {
+class Connection;
+}
+
+namespace syncset::state {
+
+// Takes the `migrate` lock for the metadata schema, waiting for another daemon's schema step
+// to end; releases it on destruction (never throws; the lock goes with a broken session).
+class MigrationLock {
+  public:
+    MigrationLock(db::Connection& conn, std::string_view schema);
+    ~MigrationLock();
+    MigrationLock(const MigrationLock&) = delete;
+    MigrationLock& operator=(const MigrationLock&) = delete;
+
+  private:
+    db::Connection& m_conn;
+    std::string m_schema;
+};
+
+// Claims a target table's copy loop for this session without waiting: false when another
+// session (another daemon) holds it.
+bool try_lock_table(db::Connection& conn, std::string_view schema, std::string_view target_schema,
+                    std::string_view target_name);
+void unlock_table(db::Connection& conn, std::string_view schema, std::string_view target_schema,
+                  std::string_view target_name);
+
+}  // namespace syncset::state
