@@ -109,7 +109,7 @@ std::string where_clause(const std::vector<std::string>& conditions) {
 }  // namespace
 
 bool CopySpec::full_refresh() const noexcept {
-    return cursor == CursorKind::none || mode == config::Mode::mirror;
+    return cursor == ChangeTracking::none || mode == config::Mode::mirror;
 }
 
 bool CopySpec::needs_keep_flag() const noexcept {
@@ -142,10 +142,10 @@ CopySpec build_copy_spec(const plan::TablePlan& plan) {
 
     switch (table.cursor.kind) {
         case config::CursorKind::xmin:
-            spec.cursor = CursorKind::xmin;
+            spec.cursor = ChangeTracking::xmin;
             break;
         case config::CursorKind::none:
-            spec.cursor = CursorKind::none;
+            spec.cursor = ChangeTracking::none;
             break;
         case config::CursorKind::column: {
             auto it = std::find_if(
@@ -161,7 +161,7 @@ CopySpec build_copy_spec(const plan::TablePlan& plan) {
             // else (ids from sequences, numbers, text) the wait for open transactions.
             const bool is_timestamp = it->type.rfind("timestamp", 0) == 0;
             spec.cursor =
-                is_timestamp || it->type == "date" ? CursorKind::time : CursorKind::sequence;
+                is_timestamp || it->type == "date" ? ChangeTracking::time : ChangeTracking::sequence;
             spec.cursor_type = it->type;
             auto in_key =
                 std::find_if(spec.columns.begin(), spec.columns.end(),
@@ -176,7 +176,7 @@ CopySpec build_copy_spec(const plan::TablePlan& plan) {
         }
     }
     if (spec.mode == config::Mode::mirror) {
-        spec.cursor = CursorKind::none;
+        spec.cursor = ChangeTracking::none;
         spec.cursor_index.reset();
     }
     for (const auto& c : plan.columns) {
@@ -269,6 +269,11 @@ std::string build_xmin_copy(const CopySpec& spec, std::int64_t from_xid,
     return copy_out("SELECT " + select_list(spec, spec.needs_keep_flag()) + " FROM " +
                     spec.source_table + where_clause(conditions) + " ORDER BY " +
                     join(key_sources(spec), ", ") + " LIMIT " + std::to_string(spec.batch_rows));
+}
+
+std::string build_max_cursor(const CopySpec& spec) {
+    return "SELECT max(" + quote_ident(spec.columns.at(spec.cursor_index.value()).source) +
+           ")::text FROM " + spec.source_table;
 }
 
 std::string build_full_copy(const CopySpec& spec) {

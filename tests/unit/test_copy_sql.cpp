@@ -53,12 +53,12 @@ TEST(CopySpec, KeyColumnsComeFirstThenTheCursorAndATimestamptzCursorIsATimeCurso
     EXPECT_EQ(spec.columns[1].target, "changed");
     EXPECT_EQ(spec.key_count, 1u);
     EXPECT_EQ(spec.cursor_index, 1u);
-    EXPECT_EQ(spec.cursor, CursorKind::time);
+    EXPECT_EQ(spec.cursor, ChangeTracking::time);
 }
 
 TEST(CopySpec, OtherCursorTypesFollowTheSequenceRuleAndMirrorMeansFullRefresh) {
     Built b = plan_for("        cursor: id\n");
-    EXPECT_EQ(spec_of(b).cursor, CursorKind::sequence);
+    EXPECT_EQ(spec_of(b).cursor, ChangeTracking::sequence);
     EXPECT_EQ(spec_of(b).cursor_index, 0u);  // the key column itself
     Built m = plan_for("        mode: mirror\n");
     EXPECT_TRUE(spec_of(m).full_refresh());

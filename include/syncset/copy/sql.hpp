@@ -14,7 +14,7 @@
 namespace syncset::copy {
 
 // How a table's changes are found after its snapshot.
-enum class CursorKind {
+enum class ChangeTracking {
     xmin,      // rows whose xmin is at or after the previous poll's snapshot xmin (full scan)
     none,      // full refresh every poll, deleting rows that are gone
     time,      // a timestamp(tz) or date column set from the clock: capped by open transactions
@@ -37,7 +37,7 @@ struct CopySpec {
     std::size_t key_count = 0;
     std::optional<std::size_t> cursor_index;  // column cursors only
     std::string cursor_type;                  // its type, for time cursors' bounds
-    CursorKind cursor = CursorKind::xmin;
+    ChangeTracking cursor = ChangeTracking::xmin;  // how changes are found after the snapshot
     config::Mode mode = config::Mode::upsert;
     std::optional<std::string> where;
     std::optional<std::string> soft_delete;  // source column name
@@ -78,6 +78,8 @@ std::string build_incremental_copy(const CopySpec& spec, const std::optional<Pos
 // `after_key`.
 std::string build_xmin_copy(const CopySpec& spec, std::int64_t from_xid,
                             const std::vector<std::string>& after_key);
+// The largest value of the cursor column on the source, as text (NULL when the table is empty).
+std::string build_max_cursor(const CopySpec& spec);
 // COPY of every selected row (full refresh).
 std::string build_full_copy(const CopySpec& spec);
 
