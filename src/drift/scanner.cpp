@@ -8,8 +8,10 @@
 #include <thread>
 
 #include "syncset/db/connection.hpp"
+#include "syncset/db/copy_pipe.hpp"
 #include "syncset/db/quote.hpp"
 #include "syncset/error.hpp"
+#include "syncset/state/progress.hpp"
 #include "syncset/text.hpp"
 
 namespace syncset::drift {
@@ -375,12 +377,9 @@ class Scanner {
     bool wait_for_loop(const std::string& seen_at) {
         auto deadline = Clock::now() + m_options.recheck_timeout;
         while (Clock::now() < deadline && !(m_stop != nullptr && *m_stop)) {
-            db::Result r = m_replica.exec_params(
-                "SELECT coalesce((SELECT last_success > $1::timestamptz FROM " +
-                    db::quote_ident(m_options.state_schema) +
-                    ".tables WHERE target_schema = $2 AND target_name = $3), false)::text",
-                {seen_at, m_options.target_schema, m_options.target_name});
-            if (r.value(0, 0) == "true") {
+            if (state::read_committed_since(m_replica, m_options.state_schema,
+                                            m_options.target_schema, m_options.target_name,
+                                            seen_at)) {
                 return true;
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -456,19 +455,10 @@ class Scanner {
         m_replica.begin();
         try {
             m_replica.exec(copy::build_create_stage(plain));
+            const std::string copy_in = copy::build_copy_in(plain, true);
             for_each_chunk(wanted, [&](const Keys& chunk) {
-                m_replica.copy_in_begin(copy::build_copy_in(plain, true), m_stop);
-                try {
-                    m_source.copy_out_begin(build_copy_keys(m_spec, chunk), m_stop);
-                    while (auto row = m_source.copy_out_next(m_stop)) {
-                        m_replica.copy_in_put(row->bytes());
-                    }
-                    m_replica.copy_in_end();
-                } catch (...) {
-                    m_replica.copy_in_abort("syncset: repair read failed");
-                    m_source.copy_out_abort();
-                    throw;
-                }
+                db::copy_pipe(m_source, build_copy_keys(m_spec, chunk), m_replica, copy_in,
+                              {.stop = m_stop});
             });
             m_replica.exec(copy::build_upsert(plain));
             for_each_chunk(drift.extra, [&](const Keys& chunk) {
@@ -500,8 +490,7 @@ std::optional<std::vector<RangeSummary>> SourceCache::find(const std::string& ke
                                                            const std::string& replica) const {
     std::lock_guard lock(m_mutex);
     auto it = m_results.find(key);
-    if (it == m_results.end() || it->second.replica == replica ||
-        !fresh(it->second, Clock::now())) {
+    if (it == m_results.end() || it->second.replica == replica || !fresh(it->second, m_now())) {
         return std::nullopt;
     }
     return it->second.result;
@@ -510,7 +499,7 @@ std::optional<std::vector<RangeSummary>> SourceCache::find(const std::string& ke
 void SourceCache::store(const std::string& key, const std::string& replica,
                         std::vector<RangeSummary> result) {
     std::lock_guard lock(m_mutex);
-    const auto now = Clock::now();
+    const auto now = m_now();
     std::erase_if(m_results, [&](const auto& entry) { return !fresh(entry.second, now); });
     m_results.insert_or_assign(key, Entry{now, replica, std::move(result)});
 }

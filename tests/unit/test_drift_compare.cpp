@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdint>
 #include <set>
-#include <thread>
 
 #include "syncset/drift/compare.hpp"
 #include "syncset/drift/scanner.hpp"
@@ -489,10 +488,25 @@ TEST(DriftSourceCache, AReplicaNeverReusesItsOwnPreviousScan) {
 }
 
 TEST(DriftSourceCache, AnswersOlderThanTheMaximumAgeAreNotReused) {
-    SourceCache cache(std::chrono::milliseconds(0));
+    SourceCache::Clock::time_point now{};
+    SourceCache cache(std::chrono::minutes(1), [&now] { return now; });
     cache.store("q", "r1", k_summary);
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    now += std::chrono::seconds(60);
+    EXPECT_EQ(cache.find("q", "r2"), k_summary);  // exactly the maximum age: still fresh
+    now += std::chrono::milliseconds(1);
     EXPECT_FALSE(cache.find("q", "r2").has_value());
+}
+
+TEST(DriftSourceCache, StoringDropsStaleAnswersSoTheCacheStaysSmall) {
+    SourceCache::Clock::time_point now{};
+    SourceCache cache(std::chrono::minutes(1), [&now] { return now; });
+    cache.store("old", "r1", k_summary);
+    now += std::chrono::minutes(2);
+    cache.store("new", "r1", k_summary);
+    // Back at the old answer's time it would be fresh again, had it been kept.
+    now -= std::chrono::minutes(2);
+    EXPECT_FALSE(cache.find("old", "r2").has_value());
+    EXPECT_EQ(cache.find("new", "r2"), k_summary);
 }
 
 }  // namespace

@@ -31,7 +31,10 @@ namespace syncset::drift {
 class SourceCache {
   public:
     using Clock = std::chrono::steady_clock;
-    explicit SourceCache(Clock::duration max_age = Clock::duration::max()) : m_max_age(max_age) {}
+    using Now = std::function<Clock::time_point()>;
+    // `now` tells the time (tests pass a scripted clock).
+    explicit SourceCache(Clock::duration max_age = Clock::duration::max(), Now now = Clock::now)
+        : m_max_age(max_age), m_now(std::move(now)) {}
     std::optional<std::vector<RangeSummary>> find(const std::string& key,
                                                   const std::string& replica) const;
     void store(const std::string& key, const std::string& replica,
@@ -46,6 +49,7 @@ class SourceCache {
     bool fresh(const Entry& e, Clock::time_point now) const { return now - e.at <= m_max_age; }
 
     Clock::duration m_max_age;
+    Now m_now;
     mutable std::mutex m_mutex;
     std::map<std::string, Entry> m_results;
 };
