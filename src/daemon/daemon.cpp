@@ -9,17 +9,18 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/schedule.hpp"
 #include "syncset/catalog/read.hpp"
 #include "syncset/config/validate.hpp"
 #include "syncset/copy/table_sync.hpp"
 #include "syncset/daemon/schema_step.hpp"
 #include "syncset/db/connection.hpp"
 #include "syncset/db/pqxx_connection.hpp"
-#include "syncset/db/quote.hpp"
 #include "syncset/db/retry.hpp"
 #include "syncset/drift/scanner.hpp"
 #include "syncset/error.hpp"
 #include "syncset/log/log.hpp"
+#include "syncset/state/locks.hpp"
 #include "syncset/state/progress.hpp"
 #include "syncset/state/store.hpp"
 
@@ -43,17 +44,11 @@ extern "C" void on_signal(int signal_number) {
     }
 }
 
-// --once gives up on a table after this many failed attempts in a row.
-constexpr std::uint32_t k_once_attempts = 5;
-
+// One (replica, table) copy loop. Its timing and failures live in the Schedule, under the
+// daemon's mutex; the job itself is touched only by the worker running it.
 struct Job {
     std::size_t replica = 0;
     std::unique_ptr<copy::TableSync> sync;
-    Clock::time_point due = Clock::now();
-    std::uint32_t failures = 0;
-    bool running = false;
-    bool caught_up_once = false;
-    bool failed = false;
     Clock::time_point next_drift_check = Clock::now();
 };
 
@@ -66,7 +61,7 @@ struct WorkerConnections {
 class Daemon {
   public:
     Daemon(config::Config config, bool once, Signals& signals)
-        : m_config(std::move(config)), m_once(once), m_signals(signals) {}
+        : m_config(std::move(config)), m_once(once), m_signals(signals), m_schedule(once) {}
 
     int run() {
         schema_step();
@@ -83,7 +78,9 @@ class Daemon {
         for (auto& worker : workers) {
             worker.join();
         }
-        return exit_status();
+        std::lock_guard lock(m_mutex);
+        return m_schedule.exit_status(m_signals.stop, m_source_failed, m_stopped_tables,
+                                      m_failed_replicas);
     }
 
   private:
@@ -95,7 +92,7 @@ class Daemon {
             {
                 std::unique_lock lock(m_mutex);
                 m_wake.wait_for(lock, milliseconds(200));
-                if (m_once && all_settled()) {
+                if (m_once && (m_source_failed || m_schedule.all_settled())) {
                     return;
                 }
             }
@@ -211,16 +208,20 @@ class Daemon {
                     continue;
                 }
                 for (auto& table : outcome.plan.tables) {
+                    std::string source_name =
+                        config::TableName{table.source_schema, table.source_name}.display();
                     std::string target =
                         config::TableName{table.target_schema, table.target_name}.display();
                     for (const auto& change : table.changes) {
-                        log::info(
-                            "schema change",
-                            {{"replica", replica.name}, {"table", target}, {"change", change}});
+                        log::info("schema change", {{"replica", replica.name},
+                                                    {"source", source_name},
+                                                    {"target", target},
+                                                    {"change", change}});
                     }
                     if (table.stop_reason) {
                         log::error("table stopped", {{"replica", replica.name},
-                                                     {"table", target},
+                                                     {"source", source_name},
+                                                     {"target", target},
                                                      {"reason", *table.stop_reason}});
                         ++m_stopped_tables;
                         continue;
@@ -243,36 +244,7 @@ class Daemon {
         }
         std::lock_guard lock(m_mutex);
         m_jobs = std::move(jobs);
-    }
-
-    bool all_settled() const {
-        if (m_source_failed) {
-            return true;
-        }
-        for (const auto& job : m_jobs) {
-            if (!job.caught_up_once && !job.failed) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    int exit_status() const {
-        if (!m_once) {
-            return k_exit_ok;
-        }
-        std::size_t ok = 0;
-        std::size_t failed = m_stopped_tables + m_failed_replicas;
-        for (const auto& job : m_jobs) {
-            job.caught_up_once && !job.failed ? ++ok : ++failed;
-        }
-        if (m_signals.stop) {
-            return k_exit_ok;
-        }
-        if (failed == 0 && !m_source_failed) {
-            return k_exit_ok;
-        }
-        return ok > 0 ? k_exit_partial : k_exit_database;
+        m_schedule.reset(m_jobs.size(), Clock::now());
     }
 
     // A worker thread: takes the job due first, runs one poll cycle of it.
@@ -280,7 +252,7 @@ class Daemon {
         WorkerConnections connections;
         std::mt19937_64 random(std::random_device{}());
         while (true) {
-            Job* job = nullptr;
+            std::size_t index = 0;
             {
                 std::unique_lock lock(m_mutex);
                 while (true) {
@@ -288,62 +260,49 @@ class Daemon {
                         return;
                     }
                     if (!m_paused) {
-                        job = next_due_job();
-                        if (job != nullptr) {
+                        if (auto due = m_schedule.take_due(Clock::now())) {
+                            index = *due;
                             break;
                         }
                     }
                     m_wake.wait_for(lock, milliseconds(100));
                 }
-                job->running = true;
                 ++m_active;
             }
-            run_cycle(*job, connections, random);
+            // The job list is replaced only while every worker is paused (m_active == 0).
+            run_cycle(index, m_jobs[index], connections, random);
             {
                 std::lock_guard lock(m_mutex);
-                job->running = false;
                 --m_active;
             }
             m_wake.notify_all();
         }
     }
 
-    Job* next_due_job() {
-        Job* best = nullptr;
-        auto now = Clock::now();
-        for (auto& job : m_jobs) {
-            if (job.running || job.due > now || (m_once && (job.caught_up_once || job.failed))) {
-                continue;
-            }
-            if (best == nullptr || job.due < best->due) {
-                best = &job;
-            }
-        }
-        return best;
-    }
-
-    void run_cycle(Job& job, WorkerConnections& connections, std::mt19937_64& random) {
+    void run_cycle(std::size_t index, Job& job, WorkerConnections& connections,
+                   std::mt19937_64& random) {
         const config::ReplicaSpec& replica = m_config.replicas[job.replica];
         copy::TableSync& sync = *job.sync;
-        const auto poll = sync.plan().spec->poll_interval;
+        const plan::TablePlan& table = sync.plan();
+        const auto poll = table.spec->poll_interval;
+        auto& target = connections.replicas[job.replica];
         try {
             if (!connections.source || !connections.source->is_ok()) {
                 connections.source = db::Connection::open(m_config.source_dsn, "source");
             }
-            auto& target = connections.replicas[job.replica];
             if (!target || !target->is_ok()) {
                 target = db::Connection::open(replica.dsn, "replica:" + replica.name);
             }
             // Several daemons may share a replica: a session lock per table decides who copies
             // it, and a dead daemon's lock goes with its connection.
-            std::string lock_key = "hashtextextended(" +
-                                   db::quote_literal("syncset table " + m_config.state_schema +
-                                                     " " + sync.spec().target_table) +
-                                   ", 0)";
-            db::Result locked = target->query("SELECT pg_try_advisory_lock(" + lock_key + ")");
-            if (locked.value(0, 0) != "t") {
-                log::debug("table is being copied by another syncset", {{"table", sync.label()}});
-                job.due = Clock::now() + poll;
+            if (!state::try_lock_table(*target, m_config.state_schema, table.target_schema,
+                                       table.target_name)) {
+                log::debug("table is being copied by another syncset",
+                           {{"replica", replica.name},
+                            {"source", sync.source_name()},
+                            {"target", sync.target_name()}});
+                std::lock_guard lock(m_mutex);
+                m_schedule.deferred(index, Clock::now(), poll);
                 return;
             }
             std::uint64_t rows = 0;
@@ -355,7 +314,8 @@ class Daemon {
                 rows += result.rows;
                 bytes += result.bytes;
                 if (result.caught_up) {
-                    job.caught_up_once = true;
+                    std::lock_guard lock(m_mutex);
+                    m_schedule.caught_up(index);
                     break;
                 }
             }
@@ -364,44 +324,50 @@ class Daemon {
                 Clock::now() >= job.next_drift_check && !m_signals.stop) {
                 scan_if_due(job, *connections.source, *target);
             }
-            target->query("SELECT pg_advisory_unlock(" + lock_key + ")");
+            state::unlock_table(*target, m_config.state_schema, table.target_schema,
+                                table.target_name);
             if (rows > 0) {
                 auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - started).count();
                 log::info("copied", {{"replica", replica.name},
-                                     {"table", sync.label()},
+                                     {"source", sync.source_name()},
+                                     {"target", sync.target_name()},
                                      {"rows", rows},
                                      {"bytes", bytes},
                                      {"ms", static_cast<std::int64_t>(ms)}});
             }
-            job.failures = 0;
-            job.due = Clock::now() + poll;
+            std::lock_guard lock(m_mutex);
+            m_schedule.succeeded(index, Clock::now(), poll);
         } catch (const Error& e) {
+            if (m_signals.stop) {
+                // Interrupted on purpose: rolled back, nothing to report.
+                connections.source.reset();
+                connections.replicas.erase(job.replica);
+                std::lock_guard lock(m_mutex);
+                m_schedule.deferred(index, Clock::now(), poll);
+                return;
+            }
+            if (!e.retryable() &&
+                (e.code() == ErrorCode::database || e.code() == ErrorCode::schema)) {
+                m_replan_requested = true;  // the schema may have moved under us
+            }
+            milliseconds delay;
+            std::string message;
+            {
+                std::lock_guard lock(m_mutex);
+                delay = m_schedule.failed(index, Clock::now(), e,
+                                          std::uniform_real_distribution<double>(0, 1)(random));
+                message = m_schedule.failure_message(index);
+            }
+            record_error(job, target, e.retryable(), message);
             // Connections may be mid-COPY or broken: start over with fresh ones.
             connections.source.reset();
             connections.replicas.erase(job.replica);
-            if (m_signals.stop) {
-                return;  // interrupted on purpose: rolled back, nothing to report
-            }
-            ++job.failures;
-            db::RetryPolicy policy;
-            auto delay = milliseconds(db::next_delay_ms(
-                policy, job.failures, std::uniform_real_distribution<double>(0, 1)(random)));
-            if (!e.retryable()) {
-                delay = std::max(delay, milliseconds(m_once ? 200 : 30000));
-                if (e.code() == ErrorCode::database || e.code() == ErrorCode::schema) {
-                    m_replan_requested = true;  // the schema may have moved under us
-                }
-                record_error(job, e);
-            }
             log::warn(e.retryable() ? "batch failed; retrying" : "table failed",
                       {{"replica", replica.name},
-                       {"table", sync.label()},
-                       {"error", e.what()},
+                       {"source", sync.source_name()},
+                       {"target", sync.target_name()},
+                       {"error", message},
                        {"retry_in_ms", static_cast<std::int64_t>(delay.count())}});
-            job.due = Clock::now() + delay;
-            if (m_once && (!e.retryable() || job.failures >= k_once_attempts)) {
-                job.failed = true;
-            }
         }
     }
 
@@ -416,14 +382,8 @@ class Daemon {
         if (sync.spec().key_count == 0) {
             return;  // nothing to compare rows by; such tables are full-refreshed anyway
         }
-        db::Result due = target.exec_params(
-            "SELECT coalesce((SELECT drift_checked_at IS NULL OR drift_checked_at < now() - "
-            "$1::interval FROM " +
-                db::quote_ident(m_config.state_schema) +
-                ".tables WHERE target_schema = $2 AND target_name = $3), false)::text",
-            {std::to_string(interval.count()) + " milliseconds", sync.plan().target_schema,
-             sync.plan().target_name});
-        if (due.value(0, 0) != "true") {
+        if (!state::read_drift_due(target, m_config.state_schema, sync.plan().target_schema,
+                                   sync.plan().target_name, interval)) {
             return;
         }
         drift::ScanOptions scan;
@@ -452,7 +412,8 @@ class Daemon {
         auto ms = static_cast<std::int64_t>(report.seconds * 1000);
         if (d.empty()) {
             log::info("drift scan: in sync", {{"replica", replica.name},
-                                              {"table", sync.label()},
+                                              {"source", sync.source_name()},
+                                              {"target", sync.target_name()},
                                               {"rows", report.source_rows},
                                               {"ms", ms},
                                               {"bytes", report.bytes_read},
@@ -460,7 +421,8 @@ class Daemon {
         } else {
             log::warn("drift scan: rows differ",
                       {{"replica", replica.name},
-                       {"table", sync.label()},
+                       {"source", sync.source_name()},
+                       {"target", sync.target_name()},
                        {"missing", d.missing.size()},
                        {"extra", d.extra.size()},
                        {"different", d.different.size()},
@@ -470,13 +432,24 @@ class Daemon {
         }
     }
 
-    // Best effort: the error shows in `syncset status`.
-    void record_error(const Job& job, const Error& e) {
+    // Best effort: the error, with every failure since the last success folded in, shows in
+    // `syncset status`. A retryable failure (the source or the network went away) is written
+    // on the job's replica connection when that still works, and never waits for a new one;
+    // a non-retryable one always gets its own connection.
+    void record_error(const Job& job, std::unique_ptr<db::Connection>& target, bool retryable,
+                      const std::string& message) {
         const config::ReplicaSpec& replica = m_config.replicas[job.replica];
+        const plan::TablePlan& table = job.sync->plan();
         try {
-            auto conn = db::Connection::open(replica.dsn, "replica:" + replica.name);
-            state::write_error(*conn, m_config.state_schema, job.sync->plan().target_schema,
-                               job.sync->plan().target_name, e.what());
+            if (target && target->is_ok()) {
+                target->try_rollback();
+                state::write_error(*target, m_config.state_schema, table.target_schema,
+                                   table.target_name, message);
+            } else if (!retryable) {
+                auto conn = db::Connection::open(replica.dsn, "replica:" + replica.name);
+                state::write_error(*conn, m_config.state_schema, table.target_schema,
+                                   table.target_name, message);
+            }
         } catch (const Error&) {  // NOLINT(bugprone-empty-catch): the log line has it
         }
     }
@@ -484,6 +457,7 @@ class Daemon {
     config::Config m_config;
     bool m_once;
     Signals& m_signals;
+    Schedule m_schedule;  // guarded by m_mutex
     std::mutex m_mutex;
     std::condition_variable m_wake;
     std::vector<Job> m_jobs;
