@@ -338,37 +338,43 @@ class Daemon {
             std::lock_guard lock(m_mutex);
             m_schedule.succeeded(index, Clock::now(), poll);
         } catch (const Error& e) {
-            if (m_signals.stop) {
-                // Interrupted on purpose: rolled back, nothing to report.
-                connections.source.reset();
-                connections.replicas.erase(job.replica);
-                std::lock_guard lock(m_mutex);
-                m_schedule.deferred(index, Clock::now(), poll);
-                return;
-            }
-            if (!e.retryable() &&
-                (e.code() == ErrorCode::database || e.code() == ErrorCode::schema)) {
-                m_replan_requested = true;  // the schema may have moved under us
-            }
-            milliseconds delay;
-            std::string message;
-            {
-                std::lock_guard lock(m_mutex);
-                delay = m_schedule.failed(index, Clock::now(), e,
-                                          std::uniform_real_distribution<double>(0, 1)(random));
-                message = m_schedule.failure_message(index);
-            }
-            record_error(job, target, e.retryable(), message);
-            // Connections may be mid-COPY or broken: start over with fresh ones.
+            on_failure(index, job, connections, e, random);
+        }
+    }
+
+    void on_failure(std::size_t index, const Job& job, WorkerConnections& connections,
+                    const Error& e, std::mt19937_64& random) {
+        const copy::TableSync& sync = *job.sync;
+        const auto poll = sync.plan().spec->poll_interval;
+        if (m_signals.stop) {
+            // Interrupted on purpose: rolled back, nothing to report.
             connections.source.reset();
             connections.replicas.erase(job.replica);
-            log::warn(e.retryable() ? "batch failed; retrying" : "table failed",
-                      {{"replica", replica.name},
-                       {"source", sync.source_name()},
-                       {"target", sync.target_name()},
-                       {"error", message},
-                       {"retry_in_ms", static_cast<std::int64_t>(delay.count())}});
+            std::lock_guard lock(m_mutex);
+            m_schedule.deferred(index, Clock::now(), poll);
+            return;
         }
+        if (!e.retryable() && (e.code() == ErrorCode::database || e.code() == ErrorCode::schema)) {
+            m_replan_requested = true;  // the schema may have moved under us
+        }
+        milliseconds delay;
+        std::string message;
+        {
+            std::lock_guard lock(m_mutex);
+            delay = m_schedule.failed(index, Clock::now(), e,
+                                      std::uniform_real_distribution<double>(0, 1)(random));
+            message = m_schedule.failure_message(index);
+        }
+        record_error(job, connections.replicas[job.replica], e.retryable(), message);
+        // Connections may be mid-COPY or broken: start over with fresh ones.
+        connections.source.reset();
+        connections.replicas.erase(job.replica);
+        log::warn(e.retryable() ? "batch failed; retrying" : "table failed",
+                  {{"replica", m_config.replicas[job.replica].name},
+                   {"source", sync.source_name()},
+                   {"target", sync.target_name()},
+                   {"error", message},
+                   {"retry_in_ms", static_cast<std::int64_t>(delay.count())}});
     }
 
     // Periodic drift scan of a table whose loop has just caught up, under its advisory lock.
