@@ -3,6 +3,7 @@
 #include "syncset/json.hpp"
 
 #include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -56,6 +57,10 @@ class LevelName final : public spdlog::custom_flag_formatter {
                 spdlog::memory_buf_t& dest) override {
         std::string_view name = level_name(msg.level);
         dest.append(name.data(), name.data() + name.size());
+        // spdlog leaves padding to custom flags: `%-5*` pads the name on the right.
+        for (std::size_t i = name.size(); padinfo_.enabled() && i < padinfo_.width_; ++i) {
+            dest.push_back(' ');
+        }
     }
     std::unique_ptr<custom_flag_formatter> clone() const override {
         return std::make_unique<LevelName>();
@@ -76,6 +81,26 @@ void emit(spdlog::level::level_enum level, std::string_view message, Fields fiel
     std::string body = g_format.load() == config::LogFormat::json ? format_json(message, fields)
                                                                   : format_text(message, fields);
     logger->log(level, "{}", body);
+}
+
+// Every line goes through this one logger, whatever its sink.
+void install(config::LogLevel level, config::LogFormat format, const spdlog::sink_ptr& sink) {
+    auto logger = spdlog::get("syncset");
+    if (!logger) {
+        logger = std::make_shared<spdlog::logger>("syncset", sink);
+        spdlog::register_logger(logger);
+        spdlog::set_default_logger(logger);
+    } else if (logger->sinks().size() != 1 || logger->sinks().front() != sink) {
+        logger->sinks().assign(1, sink);  // only ever when a test captures lines
+    }
+    g_format = format;
+    if (format == config::LogFormat::json) {
+        logger->set_formatter(make_formatter(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%*",%v})"));
+    } else {
+        logger->set_formatter(make_formatter("%Y-%m-%dT%H:%M:%S.%eZ %-5* %v"));
+    }
+    logger->set_level(to_spdlog(level));
+    logger->flush_on(spdlog::level::info);
 }
 
 }  // namespace
@@ -117,23 +142,12 @@ std::string format_json(std::string_view message, Fields fields) {
 }
 
 void setup(config::LogLevel level, config::LogFormat format) {
-    auto logger = spdlog::get("syncset");
-    if (!logger) {
-        logger = std::make_shared<spdlog::logger>(
-            "syncset", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-        spdlog::register_logger(logger);
-        spdlog::set_default_logger(logger);
-    }
-    g_format = format;
-    // Level names as users write them in the config (`warn`, not `warning`).
-    spdlog::level::level_enum lvl = to_spdlog(level);
-    if (format == config::LogFormat::json) {
-        logger->set_formatter(make_formatter(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%*",%v})"));
-    } else {
-        logger->set_formatter(make_formatter("%Y-%m-%dT%H:%M:%S.%eZ %-5* %v"));
-    }
-    logger->set_level(lvl);
-    logger->flush_on(spdlog::level::info);
+    static const spdlog::sink_ptr k_stderr = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    install(level, format, k_stderr);
+}
+
+void setup(config::LogLevel level, config::LogFormat format, std::ostream& out) {
+    install(level, format, std::make_shared<spdlog::sinks::ostream_sink_mt>(out, true));
 }
 
 void debug(std::string_view message, Fields fields) {

@@ -5,6 +5,7 @@
 
 #include <concepts>
 #include <initializer_list>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 
@@ -26,8 +27,10 @@ struct Field {
 
 using Fields = std::initializer_list<Field>;
 
-// Installs the process-wide logger. Safe to call again (SIGHUP reload).
+// Installs the process-wide logger, writing to stderr. Safe to call again (SIGHUP reload).
 void setup(config::LogLevel level, config::LogFormat format);
+// The same, writing whole lines to `out` instead (tests); setup() above goes back to stderr.
+void setup(config::LogLevel level, config::LogFormat format, std::ostream& out);
 
 void debug(std::string_view message, Fields fields = {});
 void info(std::string_view message, Fields fields = {});
