@@ -1,7 +1,6 @@
 #include "syncset/db/connection.hpp"
 
 #include <poll.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
@@ -15,6 +14,7 @@
 #include "syncset/db/errors.hpp"
 #include "syncset/db/session.hpp"
 #include "syncset/error.hpp"
+#include "syncset/log/log.hpp"
 
 namespace syncset::db {
 
@@ -128,10 +128,13 @@ void Connection::receive_notice(void* self, const PGresult* notice) noexcept {
         const std::string message =
             scrub_known_secrets(clean_libpq_message(primary == nullptr ? "" : primary));
         const std::string_view level = severity == nullptr ? "NOTICE" : severity;
+        // Through log:: like every other line, so `log.format: json` holds for these too.
         if (level == "WARNING") {
-            spdlog::warn("postgres warning role={} message={}", connection->m_role, message);
+            log::warn("server warning", {{"role", connection->m_role}, {"message", message}});
         } else {
-            spdlog::debug("postgres {} role={} message={}", level, connection->m_role, message);
+            log::debug("server notice", {{"role", connection->m_role},
+                                         {"severity", level},
+                                         {"message", message}});
         }
     } catch (...) {
         // A notice is never worth an exception, least of all inside libpq.
