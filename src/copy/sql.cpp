@@ -255,13 +255,18 @@ std::string build_incremental_copy(const CopySpec& spec, const std::optional<Pos
                     join(order_columns, ", ") + " LIMIT " + std::to_string(spec.batch_rows));
 }
 
+std::string build_xmin_changed_since(std::int64_t from_xid) {
+    // age(xmin) counts back from the next xid, which is at least this snapshot's xmax; the
+    // slack only re-reads a few rows, which the upsert makes harmless. The snapshot is read
+    // once per statement (an InitPlan), not once per row.
+    return "age(xmin) <= LEAST(2147483647, (SELECT pg_snapshot_xmax(pg_current_snapshot()))::text"
+           "::bigint - " +
+           std::to_string(from_xid) + " + 10000)";
+}
+
 std::string build_xmin_copy(const CopySpec& spec, std::int64_t from_xid,
                             const std::vector<std::string>& after_key) {
-    // age(xmin) counts back from the next xid, which is at least this snapshot's xmax; the
-    // slack only re-reads a few rows, which the upsert makes harmless.
-    std::vector<std::string> conditions{
-        "age(xmin) <= LEAST(2147483647, pg_snapshot_xmax(pg_current_snapshot())::text::bigint - " +
-        std::to_string(from_xid) + " + 10000)"};
+    std::vector<std::string> conditions{build_xmin_changed_since(from_xid)};
     if (!after_key.empty()) {
         conditions.push_back("(" + join(key_sources(spec), ", ") + ") > (" +
                              join(key_literals(spec, after_key), ", ") + ")");

@@ -137,8 +137,8 @@ TEST(CopySql, XminPollReadsRowsWrittenSinceThePreviousSnapshotXmin) {
     EXPECT_EQ(
         build_xmin_copy(spec_of(b), 1234, {"5"}),
         "COPY (SELECT \"id\", \"note\", \"updated_at\" FROM \"public\".\"orders\" WHERE "
-        "age(xmin) <= LEAST(2147483647, pg_snapshot_xmax(pg_current_snapshot())::text::bigint "
-        "- 1234 + 10000) AND (\"id\") > ('5'::bigint) ORDER BY \"id\" LIMIT 10000) TO STDOUT");
+        "age(xmin) <= LEAST(2147483647, (SELECT pg_snapshot_xmax(pg_current_snapshot()))::text"
+        "::bigint - 1234 + 10000) AND (\"id\") > ('5'::bigint) ORDER BY \"id\" LIMIT 10000) TO STDOUT");
 }
 
 TEST(CopySql, MirrorDeletesRowsAbsentFromTheStage) {

@@ -74,6 +74,9 @@ std::string build_snapshot_copy(const CopySpec& spec, const std::vector<std::str
 // up to `bound` (unbounded when nullopt).
 std::string build_incremental_copy(const CopySpec& spec, const std::optional<Position>& from,
                                    const std::optional<Bound>& bound);
+// The condition on a source row written by a transaction at or after xid `from_xid` (64-bit),
+// or a little before (it errs on reading too much): what an xmin poll from `from_xid` reads.
+std::string build_xmin_changed_since(std::int64_t from_xid);
 // COPY of rows written by transactions at or after xid `from_xid` (64-bit), in key order after
 // `after_key`.
 std::string build_xmin_copy(const CopySpec& spec, std::int64_t from_xid,
