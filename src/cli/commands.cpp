@@ -5,7 +5,6 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
-#include <random>
 
 #include "syncset/cli/report.hpp"
 #include "syncset/config/validate.hpp"
@@ -101,28 +100,29 @@ int cmd_run(const Options& options) {
     static daemon::Signals signals;
     daemon::install_signal_handlers(signals);
     // A source that is restarting or briefly unreachable is waited for, as during the run;
-    // --once gives up after a few attempts. Errors waiting cannot fix end the run (exit 3).
+    // --once gives up after a few attempts. Errors waiting cannot fix end the run (exit 3),
+    // with every attempt's message folded into one.
     daemon::SourceView source;
-    std::mt19937_64 random(std::random_device{}());
-    for (std::uint32_t failures = 1;; ++failures) {
-        try {
-            source = daemon::read_source(config);
-            break;
-        } catch (const Error& e) {
-            constexpr std::uint32_t k_once_attempts = 5;
-            if (signals.stop) {
-                return k_exit_ok;  // stopped while waiting: nothing was started
-            }
-            if (!e.retryable() || (options.once && failures >= k_once_attempts)) {
-                throw;
-            }
-            auto delay = std::chrono::milliseconds(db::next_delay_ms(
-                db::RetryPolicy{}, failures, std::uniform_real_distribution<double>(0, 1)(random)));
-            log::warn(
-                "source unavailable; retrying",
-                {{"error", e.what()}, {"retry_in_ms", static_cast<std::int64_t>(delay.count())}});
-            db::SystemRetryClock().sleep_for(delay, &signals.stop);
+    try {
+        constexpr std::uint32_t k_once_attempts = 5;
+        db::RetryPolicy policy;
+        policy.max_attempts = options.once ? k_once_attempts : 0;  // 0: until stopped
+        db::RetryLimits limits;
+        limits.stop = &signals.stop;
+        db::SystemRetryClock clock;
+        source = db::retry(
+            policy, clock, [&] { return daemon::read_source(config); },
+            [](const Error& e, std::uint32_t, std::chrono::milliseconds delay) {
+                log::warn("source unavailable; retrying",
+                          {{"error", e.what()},
+                           {"retry_in_ms", static_cast<std::int64_t>(delay.count())}});
+            },
+            limits);
+    } catch (const Error&) {
+        if (signals.stop) {
+            return k_exit_ok;  // stopped while waiting: nothing was started
         }
+        throw;
     }
     // Every replica is planned read-only first: a problem anywhere stops the run before any
     // replica is changed. An unreachable replica does not hold back the others.
