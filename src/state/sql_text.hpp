@@ -1,5 +1,5 @@
-// Text helpers of the metadata store: the schema variable of its SQL files, and PostgreSQL's
-// one-dimensional array text form. Pure: no database needed.
+// Text helpers of the metadata store: the schema variable of its SQL files, and int[] literals
+// (text[] literals are in syncset/text.hpp). Pure: no database needed.
 #pragma once
 
 #include <optional>
@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "syncset/text.hpp"  // build_text_array, parse_text_array
 
 namespace syncset::state {
 
@@ -19,16 +21,7 @@ namespace syncset::state {
 // Error(ErrorCode::config) for a schema name quote_ident refuses (empty, NUL byte).
 std::string expand_schema(std::string_view sql, std::string_view schema);
 
-// `{"a","b\"c"}`: a one-dimensional text[] literal holding `items`, every element quoted, for
-// passing an array as one query parameter (`$1::text[]`). `{}` when empty.
-std::string build_text_array(std::span<const std::string> items);
-
 // `{1,2,3}`: a one-dimensional int[] literal.
 std::string build_int_array(std::span<const int> items);
-
-// The elements of a one-dimensional text[] in PostgreSQL's output form (`{a,"b c",""}`), or
-// nullopt when `text` is not such an array: malformed, multidimensional, with explicit bounds,
-// or holding a NULL element.
-std::optional<std::vector<std::string>> parse_text_array(std::string_view text);
 
 }  // namespace syncset::state
