@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <random>
+#include <string_view>
 
 #include "copy_harness.hpp"
 
@@ -16,6 +17,15 @@ namespace {
 
 constexpr std::string_view k_accounts = "SELECT id, balance, updated_at FROM acct ORDER BY id";
 constexpr std::string_view k_notes = "SELECT id, v FROM acct_x ORDER BY id";
+
+std::size_t count_occurrences(std::string_view text, std::string_view needle) {
+    std::size_t count = 0;
+    for (auto at = text.find(needle); at != std::string_view::npos;
+         at = text.find(needle, at + needle.size())) {
+        ++count;
+    }
+    return count;
+}
 
 class CopyResilience : public CopyTest {
   protected:
@@ -172,9 +182,16 @@ TEST_F(CopyResilience, ReplicaDownAtStartIsCaughtUpWhenItComesBack) {
     pg_ctl(Server::replica, "stop", "fast");
     ASSERT_FALSE(HasFailure());
     SyncsetProcess daemon({"run"}, yaml);
-    std::this_thread::sleep_for(3s);
+    // Wait for the daemon to find the replica down and try again (it re-plans every 200 ms
+    // here), not for a fixed time: only then has it shown that it does not give up.
+    const auto failed_attempts = [&daemon] {
+        return count_occurrences(daemon.err(), "replica unavailable; its tables wait");
+    };
+    EXPECT_TRUE(wait_until([&] { return failed_attempts() >= 2 || !daemon.running(); }, 60s))
+        << daemon.describe();
     ASSERT_TRUE(daemon.running()) << "the daemon gave up on a replica that is down\n"
                                   << daemon.describe();
+    ASSERT_GE(failed_attempts(), 2U) << daemon.describe();
     pg_ctl(Server::replica, "start");
     ASSERT_FALSE(HasFailure());
     EXPECT_TRUE(eventually_same_rows(k_accounts, k_accounts, 60s)) << daemon.describe();
