@@ -218,8 +218,23 @@ TEST_F(DbConnection, CommitOfATransactionAbortedByAnErrorThrowsInsteadOfRollingB
     const auto conn = db::Connection::open(source_dsn(), "source");
     conn->begin();
     conn->exec("INSERT INTO t VALUES (1)");
-    EXPECT_THROW(conn->exec("SELEC"), Error);
-    EXPECT_THROW(conn->commit(), Error);
+    try {
+        conn->exec("SELEC");
+        FAIL() << "expected a syntax error";
+    } catch (const Error& error) {
+        EXPECT_STREQ(error.what(), "source: syntax error at or near \"SELEC\"");
+        EXPECT_EQ(error.sqlstate(), "42601");
+        EXPECT_FALSE(error.retryable());
+    }
+    try {
+        conn->commit();
+        FAIL() << "expected the commit to fail";
+    } catch (const Error& error) {
+        EXPECT_STREQ(error.what(),
+                     "source: commit failed: the transaction was aborted by an earlier error");
+        EXPECT_EQ(error.code(), ErrorCode::database);
+        EXPECT_FALSE(error.retryable());
+    }
     EXPECT_FALSE(conn->in_transaction());
     EXPECT_EQ(query_value(Server::source, "SELECT count(*) FROM t"), "0");
 }

@@ -278,9 +278,15 @@ TEST_F(DbCopyPipe, StopFlagInterruptsASourceThatHasNotSentARowYet) {
         stop = true;
     });
     const auto start = std::chrono::steady_clock::now();
-    EXPECT_THROW(db::copy_pipe(*m_source, "COPY (SELECT pg_sleep(60)::text) TO STDOUT", *m_target,
-                               "COPY t (v) FROM STDIN", {.stop = &stop}),
-                 Error);
+    try {
+        db::copy_pipe(*m_source, "COPY (SELECT pg_sleep(60)::text) TO STDOUT", *m_target,
+                      "COPY t (v) FROM STDIN", {.stop = &stop});
+        ADD_FAILURE() << "expected the copy to be interrupted";  // not FAIL(): join `stopper`
+    } catch (const Error& error) {
+        EXPECT_STREQ(error.what(), "source: copy interrupted: stop requested");
+        EXPECT_EQ(error.code(), ErrorCode::database);
+        EXPECT_TRUE(error.retryable());
+    }
     stopper.join();
     EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
     expect_both_usable();
@@ -328,10 +334,23 @@ TEST_F(DbCopyPipe, LostTargetConnectionIsRetryableAndLeavesSourceUsable) {
 TEST_F(DbCopyPipe, NonCopyStatementIsRefusedWithoutLeavingACopyOpen) {
     exec_replica("CREATE TABLE t (id int)");
     open_pair();
-    EXPECT_THROW(db::copy_pipe(*m_source, "SELECT 1", *m_target, "COPY t (id) FROM STDIN"), Error);
-    EXPECT_THROW(db::copy_pipe(*m_source, "COPY (SELECT 1) TO STDOUT", *m_target,
-                               "COPY (SELECT 1) TO STDOUT"),
-                 Error);
+    try {
+        db::copy_pipe(*m_source, "SELECT 1", *m_target, "COPY t (id) FROM STDIN");
+        ADD_FAILURE() << "expected a non-COPY source statement to be refused";
+    } catch (const Error& error) {
+        EXPECT_STREQ(error.what(), "source: expected a COPY ... TO STDOUT statement");
+        EXPECT_EQ(error.code(), ErrorCode::internal);
+        EXPECT_FALSE(error.retryable());
+    }
+    try {
+        db::copy_pipe(*m_source, "COPY (SELECT 1) TO STDOUT", *m_target,
+                      "COPY (SELECT 1) TO STDOUT");
+        ADD_FAILURE() << "expected a COPY TO STDOUT as the target statement to be refused";
+    } catch (const Error& error) {
+        EXPECT_STREQ(error.what(), "replica:test: expected a COPY ... FROM STDIN statement");
+        EXPECT_EQ(error.code(), ErrorCode::internal);
+        EXPECT_FALSE(error.retryable());
+    }
     expect_both_usable();
 }
 
