@@ -256,12 +256,14 @@ std::string build_incremental_copy(const CopySpec& spec, const std::optional<Pos
 }
 
 std::string build_xmin_changed_since(std::int64_t from_xid) {
-    // age(xmin) counts back from the next xid, which is at least this snapshot's xmax; the
-    // slack only re-reads a few rows, which the upsert makes harmless. The snapshot is read
-    // once per statement (an InitPlan), not once per row.
-    return "age(xmin) <= LEAST(2147483647, (SELECT pg_snapshot_xmax(pg_current_snapshot()))::text"
-           "::bigint - " +
-           std::to_string(from_xid) + " + 10000)";
+    // xmin >= from_xid, exactly: age() counts back from the same "now" for both sides, so
+    // age(xmin) <= age(from) is that comparison in 32-bit xid space (a frozen xmin's age is
+    // the largest there is). It holds for distances under 2^31; a position older than that
+    // reads every row. The snapshot is read once per statement (an InitPlan), not per row.
+    const auto low_32 = static_cast<std::uint64_t>(from_xid) & 0xFFFFFFFFULL;
+    return "(CASE WHEN (SELECT pg_snapshot_xmax(pg_current_snapshot()))::text::bigint - " +
+           std::to_string(from_xid) + " > 2147483647 THEN true ELSE age(xmin) <= age('" +
+           std::to_string(low_32) + "'::xid) END)";
 }
 
 std::string build_xmin_copy(const CopySpec& spec, std::int64_t from_xid,

@@ -74,8 +74,9 @@ std::string build_snapshot_copy(const CopySpec& spec, const std::vector<std::str
 // up to `bound` (unbounded when nullopt).
 std::string build_incremental_copy(const CopySpec& spec, const std::optional<Position>& from,
                                    const std::optional<Bound>& bound);
-// The condition on a source row written by a transaction at or after xid `from_xid` (64-bit),
-// or a little before (it errs on reading too much): what an xmin poll from `from_xid` reads.
+// The condition on a source row written by a transaction at or after xid `from_xid` (64-bit):
+// what an xmin poll from `from_xid` reads, exactly (every row when `from_xid` is 0 or more
+// than 2^31 xids old).
 std::string build_xmin_changed_since(std::int64_t from_xid);
 // COPY of rows written by transactions at or after xid `from_xid` (64-bit), in key order after
 // `after_key`.
