@@ -62,10 +62,17 @@ std::string key_value(const copy::CopySpec& spec, const std::vector<std::string>
             values.push_back(quote_literal(key[i]) + "::" + spec.columns[i].type);
         } else {
             params->push_back(key[i]);
-            values.push_back("$" + std::to_string(params->size()) + "::" + spec.columns[i].type);
+            std::string value = "$";
+            value += std::to_string(params->size());
+            value += "::";
+            value += spec.columns[i].type;
+            values.push_back(std::move(value));
         }
     }
-    return "(" + join(values, ", ") + ")";
+    std::string row = "(";
+    row += join(values, ", ");
+    row += ")";
+    return row;
 }
 
 // The row hash: the text of the selected columns under the pinned session settings, so the
@@ -80,22 +87,39 @@ std::string row_hash_hex(const copy::CopySpec& spec, Side side) {
     return "to_hex(" + row_hash(spec, side) + ")";
 }
 
-std::vector<std::string> conditions(const copy::CopySpec& spec, Side side, const KeyRange& range,
-                                    std::vector<std::string>* params) {
+// The source's row filter (`where` and not soft-deleted) as conditions.
+std::vector<std::string> filter_conditions(const copy::CopySpec& spec) {
     std::vector<std::string> out;
-    if (side == Side::source) {
-        if (spec.where) {
-            out.push_back("(" + *spec.where + ")");
-        }
-        if (spec.soft_delete) {
-            out.push_back(quote_ident(*spec.soft_delete) + " IS NULL");
-        }
+    if (spec.where) {
+        out.push_back("(" + *spec.where + ")");
     }
+    if (spec.soft_delete) {
+        out.push_back(quote_ident(*spec.soft_delete) + " IS NULL");
+    }
+    return out;
+}
+
+std::vector<std::string> range_conditions(const copy::CopySpec& spec, Side side,
+                                          const KeyRange& range, std::vector<std::string>* params) {
+    std::vector<std::string> out;
     if (!range.lower.empty()) {
         out.push_back(key_tuple(spec, side) + " >= " + key_value(spec, range.lower, params));
     }
     if (!range.upper.empty()) {
         out.push_back(key_tuple(spec, side) + " < " + key_value(spec, range.upper, params));
+    }
+    return out;
+}
+
+// A range's rows as a side selects them: the source applies the row filter.
+std::vector<std::string> conditions(const copy::CopySpec& spec, Side side, const KeyRange& range,
+                                    std::vector<std::string>* params) {
+    std::vector<std::string> out;
+    if (side == Side::source) {
+        out = filter_conditions(spec);
+    }
+    for (auto& c : range_conditions(spec, side, range, params)) {
+        out.push_back(std::move(c));
     }
     return out;
 }
@@ -121,7 +145,67 @@ std::string key_list(const copy::CopySpec& spec, const std::vector<std::vector<s
     for (const auto& key : keys) {
         values.push_back(key_value(spec, key, params));
     }
-    return "(" + join(values, ", ") + ")";
+    std::string row = "(";
+    row += join(values, ", ");
+    row += ")";
+    return row;
+}
+
+// The piece of `boundaries` each row falls in, 0 to boundaries.size(). width_bucket is a
+// binary search over the boundaries, a third cheaper per row than a CASE of row comparisons; a
+// composite key keeps the CASE, whose tuple comparisons are those of the range conditions.
+std::string piece_of_row(const copy::CopySpec& spec, Side side,
+                         const std::vector<std::vector<std::string>>& boundaries,
+                         std::vector<std::string>& params) {
+    if (boundaries.empty()) {
+        return "0";
+    }
+    if (spec.key_count == 1) {
+        std::vector<std::string> bounds;
+        for (const auto& b : boundaries) {
+            bounds.push_back(key_value(spec, b, &params));
+        }
+        return "width_bucket(" + names(spec, side, 1).front() + ", ARRAY[" + join(bounds, ", ") +
+               "])";
+    }
+    std::string bucket = "CASE";
+    for (std::size_t i = 0; i < boundaries.size(); ++i) {
+        bucket += " WHEN " + key_tuple(spec, side) + " < " + key_value(spec, boundaries[i], &params) +
+                  " THEN " + std::to_string(i);
+    }
+    return bucket + " ELSE " + std::to_string(boundaries.size()) + " END";
+}
+
+// count(*) and sum(h) FILTERed to each of `pieces` pieces b = i, and to `also`.
+std::string piece_sums(std::size_t pieces, std::string_view also) {
+    std::string sums;
+    for (std::size_t i = 0; i < pieces; ++i) {
+        std::string piece = " FILTER (WHERE b = " + std::to_string(i) + std::string(also) + ")";
+        sums += (i > 0 ? ", " : "") + std::string("count(*)") + piece + ", sum(h)" + piece;
+    }
+    return sums;
+}
+
+// `key IN (the given keys)`, the keys as one text[] parameter per key column: the text of the
+// statement does not depend on how many keys there are.
+std::string keys_in_arrays(const copy::CopySpec& spec, Side side,
+                           const std::vector<std::vector<std::string>>& keys,
+                           std::vector<std::string>& params) {
+    std::vector<std::string> arrays;
+    for (std::size_t c = 0; c < spec.key_count; ++c) {
+        std::vector<std::string> column;
+        column.reserve(keys.size());
+        for (const auto& key : keys) {
+            column.push_back(key.at(c));
+        }
+        params.push_back(build_text_array(column));
+        arrays.push_back("$" + std::to_string(params.size()) + "::text[]::" + spec.columns[c].type +
+                         "[]");
+    }
+    if (spec.key_count == 1) {
+        return names(spec, side, 1).front() + " = ANY(" + arrays.front() + ")";
+    }
+    return key_tuple(spec, side) + " IN (SELECT * FROM unnest(" + join(arrays, ", ") + "))";
 }
 
 }  // namespace
@@ -195,6 +279,59 @@ std::vector<std::vector<std::string>> pick_boundaries(const std::vector<std::str
     return out;
 }
 
+namespace {
+
+__extension__ using Int128 = __int128;
+
+// A sum of 64-bit hashes as PostgreSQL's numeric prints it (empty: NULL, an empty piece).
+Int128 parse_sum(std::string_view text) {
+    Int128 value = 0;
+    bool negative = false;
+    std::size_t i = 0;
+    if (!text.empty() && (text[0] == '-' || text[0] == '+')) {
+        negative = text[0] == '-';
+        i = 1;
+    }
+    if (i == text.size() && !text.empty()) {
+        throw Error(ErrorCode::internal, "not a hash sum: '" + std::string(text) + "'");
+    }
+    for (; i < text.size(); ++i) {
+        if (text[i] < '0' || text[i] > '9') {
+            throw Error(ErrorCode::internal, "not a hash sum: '" + std::string(text) + "'");
+        }
+        value = value * 10 + (text[i] - '0');
+    }
+    return negative ? -value : value;
+}
+
+std::string format_sum(Int128 value) {
+    if (value == 0) {
+        return "0";
+    }
+    const bool negative = value < 0;
+    std::string digits;
+    while (value != 0) {
+        const auto digit = static_cast<int>(value % 10);
+        digits.push_back(static_cast<char>('0' + (digit < 0 ? -digit : digit)));
+        value /= 10;
+    }
+    if (negative) {
+        digits.push_back('-');
+    }
+    return {digits.rbegin(), digits.rend()};
+}
+
+}  // namespace
+
+RangeSummary canonical(const RangeSummary& summary) {
+    return RangeSummary{summary.rows, format_sum(parse_sum(summary.hash_sum))};
+}
+
+RangeSummary subtract(const RangeSummary& all, const RangeSummary& part) {
+    return RangeSummary{all.rows - part.rows,
+                        format_sum(parse_sum(all.hash_sum) - parse_sum(part.hash_sum))};
+}
+
 std::int64_t parse_hex_hash(std::string_view text) {
     if (text.empty() || text.size() > 16) {
         throw Error(ErrorCode::internal, "not a 64-bit hex hash: '" + std::string(text) + "'");
@@ -220,35 +357,78 @@ Query build_range_summary(const copy::CopySpec& spec, Side side, const KeyRange&
 Query build_split_summary(const copy::CopySpec& spec, Side side, const KeyRange& range,
                           const std::vector<std::vector<std::string>>& boundaries) {
     Query q;
-    // The piece of each row. width_bucket is a binary search over the boundaries, a third
-    // cheaper per row than a CASE of row comparisons; a composite key keeps the CASE, whose
-    // tuple comparisons are those of the range conditions.
-    std::string bucket;
-    if (spec.key_count == 1) {
-        std::vector<std::string> bounds;
-        for (const auto& b : boundaries) {
-            bounds.push_back(key_value(spec, b, &q.params));
-        }
-        bucket =
-            "width_bucket(" + names(spec, side, 1).front() + ", ARRAY[" + join(bounds, ", ") + "])";
-    } else {
-        bucket = "CASE";
-        for (std::size_t i = 0; i < boundaries.size(); ++i) {
-            bucket += " WHEN " + key_tuple(spec, side) + " < " +
-                      key_value(spec, boundaries[i], &q.params) + " THEN " + std::to_string(i);
-        }
-        bucket += " ELSE " + std::to_string(boundaries.size()) + " END";
-    }
+    const std::string bucket = piece_of_row(spec, side, boundaries, q.params);
     // One plain aggregate with a FILTER per piece, which runs in parallel workers: a GROUP BY
     // is planned for as many groups as keys, and then as a sort or a spilling hash aggregate
     // in one process, two to four times the cost of the scan itself.
-    std::string sums;
-    for (std::size_t i = 0; i <= boundaries.size(); ++i) {
-        std::string piece = " FILTER (WHERE b = " + std::to_string(i) + ")";
-        sums += (i > 0 ? ", " : "") + std::string("count(*)") + piece + ", sum(h)" + piece;
+    q.sql = "SELECT " + piece_sums(boundaries.size() + 1, "") + " FROM (SELECT " + bucket + ", " +
+            row_hash(spec, side) + " FROM " + table(spec, side) +
+            where_clause(conditions(spec, side, range, &q.params)) + ") AS s(b, h)";
+    return q;
+}
+
+std::optional<std::string> build_in_flight_condition(const copy::CopySpec& spec,
+                                                     const std::vector<std::string>& checkpoint) {
+    if (checkpoint.empty()) {
+        return std::nullopt;  // nothing applied by the loop yet: everything is in flight
     }
-    q.sql = "SELECT " + sums + " FROM (SELECT " + bucket + ", " + row_hash(spec, side) + " FROM " +
-            table(spec, side) + where_clause(conditions(spec, side, range, &q.params)) +
+    switch (spec.cursor) {
+        case copy::ChangeTracking::xmin:
+            return copy::build_xmin_changed_since(parse_int64(checkpoint.front()));
+        case copy::ChangeTracking::time:
+        case copy::ChangeTracking::sequence: {
+            if (!spec.cursor_index) {
+                return std::nullopt;
+            }
+            const copy::CopyColumn& cursor = spec.columns.at(*spec.cursor_index);
+            return quote_ident(cursor.source) + " >= " + quote_literal(checkpoint.front()) +
+                   "::" + cursor.type;
+        }
+        case copy::ChangeTracking::none:
+            break;
+    }
+    return std::nullopt;
+}
+
+Query build_split_summary_in_flight(const copy::CopySpec& spec, const KeyRange& range,
+                                    const std::vector<std::vector<std::string>>& boundaries,
+                                    const std::string& in_flight) {
+    Query q;
+    const std::string bucket = piece_of_row(spec, Side::source, boundaries, q.params);
+    // The row filter moves from WHERE into the flag k: a row that left the filter is still
+    // seen, and when it changed since the checkpoint it is in flight like any other.
+    const std::vector<std::string> filter = filter_conditions(spec);
+    const std::string kept =
+        filter.empty() ? "true" : "coalesce(" + join(filter, " AND ") + ", false)";
+    std::vector<std::string> keys = names(spec, Side::source, spec.key_count);
+    std::string flagged;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        flagged += ", array_agg(k" + std::to_string(i) + "::text) FILTER (WHERE f)";
+    }
+    std::vector<std::string> key_aliases;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        key_aliases.push_back("k" + std::to_string(i));
+    }
+    // Last, the whole range as build_range_summary counts it (rows in flight included), for
+    // other replicas of the same selection to reuse.
+    q.sql = "SELECT " + piece_sums(boundaries.size() + 1, " AND k AND NOT f") + flagged +
+            ", count(*) FILTER (WHERE k), coalesce(sum(h) FILTER (WHERE k), 0)::text FROM (SELECT " + bucket + ", " + row_hash(spec, Side::source) + ", " + kept +
+            ", coalesce(" + in_flight + ", false), " + join(keys, ", ") + " FROM " +
+            spec.source_table +
+            where_clause(range_conditions(spec, Side::source, range, &q.params)) + ") AS s(b, h, k, f, " +
+            join(key_aliases, ", ") + ")";
+    return q;
+}
+
+Query build_split_summary_of_keys(const copy::CopySpec& spec, const KeyRange& range,
+                                  const std::vector<std::vector<std::string>>& boundaries,
+                                  const std::vector<std::vector<std::string>>& keys) {
+    Query q;
+    const std::string bucket = piece_of_row(spec, Side::replica, boundaries, q.params);
+    std::vector<std::string> parts = conditions(spec, Side::replica, range, &q.params);
+    parts.push_back(keys_in_arrays(spec, Side::replica, keys, q.params));
+    q.sql = "SELECT " + piece_sums(boundaries.size() + 1, "") + " FROM (SELECT " + bucket + ", " +
+            row_hash(spec, Side::replica) + " FROM " + spec.target_table + where_clause(parts) +
             ") AS s(b, h)";
     return q;
 }
@@ -270,6 +450,21 @@ Query build_range_boundaries(const copy::CopySpec& spec, Side side, const KeyRan
             ", row_number() OVER (ORDER BY " + key + ") AS syncset_rn FROM " + table(spec, side) +
             where + ") AS s WHERE syncset_rn % " + step_param +
             " = 0 AND syncset_rn > 1 ORDER BY " + key + " LIMIT " + limit_param;
+    return q;
+}
+
+Query build_range_hashes_in_flight(const copy::CopySpec& spec, const KeyRange& range,
+                                   const std::string& in_flight) {
+    Query q;
+    std::vector<std::string> parts = range_conditions(spec, Side::source, range, &q.params);
+    const std::vector<std::string> filter = filter_conditions(spec);
+    const std::string flag = "coalesce(" + in_flight + ", false)";
+    if (!filter.empty()) {
+        parts.push_back("(coalesce(" + join(filter, " AND ") + ", false) OR " + flag + ")");
+    }
+    q.sql = "SELECT " + key_texts(spec, Side::source) + ", " + row_hash_hex(spec, Side::source) +
+            ", " + flag + "::text FROM " + spec.source_table + where_clause(parts) + " ORDER BY " +
+            join(names(spec, Side::source, spec.key_count), ", ");
     return q;
 }
 

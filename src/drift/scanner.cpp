@@ -5,12 +5,14 @@
 #include <iterator>
 #include <map>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "syncset/db/connection.hpp"
 #include "syncset/db/copy_pipe.hpp"
 #include "syncset/db/quote.hpp"
 #include "syncset/error.hpp"
+#include "syncset/state/locks.hpp"
 #include "syncset/state/progress.hpp"
 #include "syncset/text.hpp"
 
@@ -87,6 +89,22 @@ class SessionSettings {
     std::string m_reset;
 };
 
+// The replica side of a scan reads one REPEATABLE READ snapshot, taken before any source query:
+// together with the checkpoint read in it, that tells which rows are in flight (compare.hpp).
+// Read only; ended (rolled back) on destruction, also when the scan throws.
+class ReplicaSnapshot {
+  public:
+    explicit ReplicaSnapshot(db::Connection& replica) : m_replica(replica) {
+        m_replica.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    }
+    ~ReplicaSnapshot() { m_replica.try_rollback(); }
+    ReplicaSnapshot(const ReplicaSnapshot&) = delete;
+    ReplicaSnapshot& operator=(const ReplicaSnapshot&) = delete;
+
+  private:
+    db::Connection& m_replica;
+};
+
 class Scanner {
   public:
     Scanner(db::Connection& source, db::Connection& replica, const copy::CopySpec& spec,
@@ -100,14 +118,17 @@ class Scanner {
         m_prepare = m_source.server_version() >= 120000 && m_replica.server_version() >= 120000;
         SessionSettings source_settings(m_source, m_prepare);
         SessionSettings replica_settings(m_replica, m_prepare);
-        auto [source_all, replica_all] =
-            on_both([&] { return summary(Side::source, KeyRange{}); },
-                    [&] { return summary(Side::replica, KeyRange{}); });
-        m_report.source_rows = source_all.rows;
-        m_report.replica_rows = replica_all.rows;
         Diff candidates;
-        if (!(source_all == replica_all)) {
-            descend(KeyRange{}, source_all, replica_all, candidates);
+        {
+            // Declared after the settings: the snapshot ends before they are reset.
+            ReplicaSnapshot snapshot(m_replica);
+            m_in_flight = in_flight_condition();
+            auto [source_all, replica_all] = top_summaries();
+            m_report.source_rows = source_all.rows;
+            m_report.replica_rows = replica_all.rows;
+            if (!(source_all == replica_all)) {
+                descend(KeyRange{}, source_all, replica_all, candidates);
+            }
         }
         if (m_spec.mode == config::Mode::insert) {
             // Append-only by design: rows the source updated or deleted keep their old values
@@ -115,30 +136,15 @@ class Scanner {
             candidates.extra.clear();
             candidates.different.clear();
         }
-        // A difference counts only if it survives the copy loop: each round waits for a batch
-        // that began after the round did, re-checks, and drops rows the loop rewrote since
-        // they were last read (in flight; a hot row always trails its source a little).
-        // Rounds go on only while a loop is making progress, so `check` without a daemon
-        // waits once.
-        constexpr int k_rounds = 3;
-        Seen before = std::move(m_seen);
-        for (int round = 0; round < k_rounds && !candidates.empty(); ++round) {
-            bool loop_ran = true;
-            if (m_options.catch_up) {
-                m_options.catch_up();
-            } else {
-                loop_ran = wait_for_loop(replica_clock());
-            }
-            Recheck now = recheck(candidates);
-            candidates = untouched(now.diff, before, now.replica);
-            before = std::move(now.replica);
-            if (!loop_ran) {
-                break;
-            }
+        if (!m_in_flight) {
+            candidates = survivors(std::move(candidates));
         }
         m_report.drift = std::move(candidates);
         if (m_options.repair && !m_report.drift.empty()) {
-            repair(m_report.drift);
+            TableLock lock(*this);
+            // Under the loop's lock, what still differs now: rows the loop rewrote meanwhile
+            // need nothing, and a row re-read now cannot be overwritten by an older batch.
+            repair(recheck(m_report.drift).diff);
             m_report.after_repair = recheck(m_report.drift).diff;
             m_report.repaired = static_cast<std::int64_t>(m_report.drift.size()) -
                                 static_cast<std::int64_t>(m_report.after_repair.size());
@@ -152,6 +158,184 @@ class Scanner {
 
   private:
     db::Connection& side(Side s) { return s == Side::source ? m_source : m_replica; }
+
+    // The table's copy-loop lock, held while the scan repairs: the scan runs beside the loop,
+    // and both write the table. Without state to name the table (a bare scan) there is none.
+    class TableLock {
+      public:
+        explicit TableLock(Scanner& scan) : m_scan(scan) {
+            const ScanOptions& o = scan.m_options;
+            if (o.target_name.empty()) {
+                return;
+            }
+            if (!state::lock_table(scan.m_replica, o.state_schema, o.target_schema, o.target_name,
+                                   k_lock_wait, scan.m_stop)) {
+                throw Error(ErrorCode::database,
+                            "repair postponed: the table's copy loop did not pause within " +
+                                std::to_string(k_lock_wait.count() / 1000) + " s",
+                            true);
+            }
+            m_held = true;
+        }
+        ~TableLock() {
+            if (!m_held) {
+                return;
+            }
+            try {
+                const ScanOptions& o = m_scan.m_options;
+                state::unlock_table(m_scan.m_replica, o.state_schema, o.target_schema,
+                                    o.target_name);
+            } catch (const Error&) {  // NOLINT(bugprone-empty-catch): goes with the session
+            }
+        }
+        TableLock(const TableLock&) = delete;
+        TableLock& operator=(const TableLock&) = delete;
+
+      private:
+        static constexpr std::chrono::milliseconds k_lock_wait{60000};
+        Scanner& m_scan;
+        bool m_held = false;
+    };
+
+    // Without a checkpoint to tell rows in flight, a difference counts only if it survives the
+    // copy loop: each round waits for a batch that began after the round did, re-checks, and
+    // drops rows the loop rewrote since they were last read (in flight; a hot row always
+    // trails its source a little). Rounds go on only while a loop is making progress, so
+    // `check` without a daemon waits once.
+    Diff survivors(Diff candidates) {
+        constexpr int k_rounds = 3;
+        Seen before = std::move(m_seen);
+        for (int round = 0; round < k_rounds && !candidates.empty(); ++round) {
+            const bool loop_ran = wait_for_loop(replica_clock());
+            Recheck now = recheck(candidates);
+            candidates = untouched(now.diff, before, now.replica);
+            before = std::move(now.replica);
+            if (!loop_ran) {
+                break;
+            }
+        }
+        return candidates;
+    }
+
+    // The condition telling the source's rows in flight, when the replica's checkpoint (read in
+    // the scan's snapshot) can tell them: the table's loop is past its snapshot and alive (it
+    // committed within the re-check time), so rows changed since will be read by it.
+    std::optional<std::string> in_flight_condition() {
+        if (m_options.target_name.empty()) {
+            return std::nullopt;
+        }
+        auto progress = state::read_table_progress(m_replica, m_options.state_schema,
+                                                   m_options.target_schema, m_options.target_name);
+        if (!progress || progress->phase != state::Phase::incremental ||
+            progress->pending != state::Work::none || !progress->since_success_s ||
+            *progress->since_success_s * 1000 > m_options.recheck_timeout.count() + 1000) {
+            return std::nullopt;
+        }
+        return build_in_flight_condition(m_spec, progress->cursor);
+    }
+
+    // The whole table's (source, replica) summaries, rows in flight left out when the scan can
+    // tell them. Another replica's answer for the same source selection is reused when the
+    // replica matches it as a whole.
+    std::pair<RangeSummary, RangeSummary> top_summaries() {
+        const Query plain = build_range_summary(m_spec, Side::source, KeyRange{});
+        if (!m_in_flight) {
+            return on_both([&] { return summary(Side::source, KeyRange{}); },
+                           [&] { return summary(Side::replica, KeyRange{}); });
+        }
+        RangeSummary replica_all = summary(Side::replica, KeyRange{});
+        if (m_options.source_cache != nullptr) {
+            if (auto hit = m_options.source_cache->find(cache_key(plain), m_options.replica)) {
+                if (hit->size() == 1 && hit->front() == replica_all) {
+                    ++m_report.source_scans_reused;
+                    return {hit->front(), replica_all};
+                }
+            }
+        }
+        try {
+            InFlightPieces source = in_flight_pieces(KeyRange{}, {}, &plain);
+            auto r = replica_minus_in_flight(KeyRange{}, {}, {replica_all}, source.keys);
+            return {source.pieces.front(), r.front()};
+        } catch (const Error& e) {
+            if (e.sqlstate() != "42501") {
+                throw;
+            }
+            // The role may not read xmin: tell nothing in flight, as the copy loop does.
+            m_in_flight.reset();
+            return on_both([&] { return summary(Side::source, KeyRange{}); },
+                           [&] { return summary(Side::replica, KeyRange{}); });
+        }
+    }
+
+    struct InFlightPieces {
+        std::vector<RangeSummary> pieces;  // without the rows in flight, canonical
+        Keys keys;                         // the rows in flight
+    };
+
+    // The source's pieces of `range` without its rows in flight, and their keys. With `plain`
+    // (the whole table), the plain answer also goes to the SourceCache for other replicas.
+    InFlightPieces in_flight_pieces(const KeyRange& range, const Keys& cuts, const Query* plain) {
+        const auto started = Clock::now();
+        db::Result r = query(Side::source,
+                             build_split_summary_in_flight(m_spec, range, cuts, *m_in_flight), true);
+        const std::size_t pieces = cuts.size() + 1;
+        InFlightPieces out;
+        std::int64_t rows = 0;
+        for (std::size_t i = 0; i < pieces; ++i) {
+            const int c = static_cast<int>(2 * i);
+            out.pieces.push_back(canonical(
+                RangeSummary{parse_int64(r.value(0, c)), std::string(r.value(0, c + 1))}));
+            rows += out.pieces.back().rows;
+        }
+        const int first_key = static_cast<int>(2 * pieces);
+        std::vector<std::vector<std::string>> columns;
+        for (std::size_t k = 0; k < m_spec.key_count; ++k) {
+            auto values = parse_text_array(r.value(0, first_key + static_cast<int>(k)));
+            columns.push_back(values.value_or(std::vector<std::string>{}));
+        }
+        for (std::size_t i = 0; !columns.empty() && i < columns.front().size(); ++i) {
+            std::vector<std::string> key;
+            for (const auto& column : columns) {
+                key.push_back(column.at(i));
+            }
+            out.keys.push_back(std::move(key));
+        }
+        const int plain_at = first_key + static_cast<int>(m_spec.key_count);
+        if (plain != nullptr && m_options.source_cache != nullptr) {
+            m_options.source_cache->store(
+                cache_key(*plain), m_options.replica,
+                {RangeSummary{parse_int64(r.value(0, plain_at)),
+                              std::string(r.value(0, plain_at + 1))}});
+        }
+        m_report.in_flight_rows += static_cast<std::int64_t>(out.keys.size());
+        pace(rows + static_cast<std::int64_t>(out.keys.size()), started);
+        return out;
+    }
+
+    // The replica's pieces less its rows whose keys are in flight on the source.
+    std::vector<RangeSummary> replica_minus_in_flight(const KeyRange& range, const Keys& cuts,
+                                                      std::vector<RangeSummary> all,
+                                                      const Keys& in_flight) {
+        std::vector<RangeSummary> out;
+        std::vector<RangeSummary> part;
+        if (!in_flight.empty()) {
+            part = summaries(Side::replica,
+                             build_split_summary_of_keys(m_spec, range, cuts, in_flight), false);
+        }
+        for (std::size_t i = 0; i < all.size(); ++i) {
+            out.push_back(part.empty() ? canonical(all[i]) : subtract(all[i], part.at(i)));
+        }
+        return out;
+    }
+
+    static std::string cache_key(const Query& q) {
+        std::string key = q.sql;
+        for (const auto& p : q.params) {
+            key += '\0' + p;
+        }
+        return key;
+    }
+
 
     // Safe from both threads of on_both: each side's connection is used by one at a time, and
     // the counters are atomic. Range queries are prepared once per connection, so after the
@@ -183,13 +367,9 @@ class Scanner {
     // A summary query's result, from the SourceCache when the source already answered it.
     std::vector<RangeSummary> summaries(Side s, const Query& q, bool shareable) {
         SourceCache* cache = s == Side::source && shareable ? m_options.source_cache : nullptr;
-        std::string cache_key;
+        const std::string key = cache != nullptr ? cache_key(q) : std::string();
         if (cache != nullptr) {
-            cache_key = q.sql;
-            for (const auto& p : q.params) {
-                cache_key += '\0' + p;
-            }
-            if (auto hit = cache->find(cache_key, m_options.replica)) {
+            if (auto hit = cache->find(key, m_options.replica)) {
                 ++m_report.source_scans_reused;  // only this (the source's) thread writes it
                 return *hit;
             }
@@ -205,7 +385,7 @@ class Scanner {
         }
         pace(rows, started);
         if (cache != nullptr) {
-            cache->store(cache_key, m_options.replica, out);
+            cache->store(key, m_options.replica, out);
         }
         return out;
     }
@@ -299,6 +479,80 @@ class Scanner {
         return out;
     }
 
+    // Each piece's (source, replica) summaries, both sides at once; without the rows in flight
+    // when the scan can tell them.
+    std::pair<std::vector<RangeSummary>, std::vector<RangeSummary>> piece_summaries(
+        const KeyRange& range, const Keys& cuts) {
+        if (!m_in_flight) {
+            return on_both(
+                [&] {
+                    return summaries(Side::source,
+                                     build_split_summary(m_spec, Side::source, range, cuts),
+                                     whole(range));
+                },
+                [&] {
+                    return summaries(Side::replica,
+                                     build_split_summary(m_spec, Side::replica, range, cuts),
+                                     false);
+                });
+        }
+        auto [source, replica_all] = on_both(
+            [&] { return in_flight_pieces(range, cuts, nullptr); },
+            [&] {
+                return summaries(Side::replica,
+                                 build_split_summary(m_spec, Side::replica, range, cuts), false);
+            });
+        auto replica = replica_minus_in_flight(range, cuts, std::move(replica_all), source.keys);
+        return {std::move(source.pieces), std::move(replica)};
+    }
+
+    // A small range's (key, hash) rows on both sides; without the rows in flight when the scan
+    // can tell them.
+    std::pair<std::vector<KeyHash>, std::vector<KeyHash>> leaf_rows(const KeyRange& range) {
+        if (!m_in_flight) {
+            return on_both(
+                [&] {
+                    return rows(Side::source, build_range_hashes(m_spec, Side::source, range),
+                                true);
+                },
+                [&] {
+                    return rows(Side::replica, build_range_hashes(m_spec, Side::replica, range),
+                                true);
+                });
+        }
+        auto [flagged, replica_rows] = on_both(
+            [&] {
+                db::Result r = query(
+                    Side::source, build_range_hashes_in_flight(m_spec, range, *m_in_flight), true);
+                std::vector<std::pair<KeyHash, bool>> out;
+                const int key_columns = static_cast<int>(m_spec.key_count);
+                for (int i = 0; i < r.rows(); ++i) {
+                    KeyHash row;
+                    for (int c = 0; c < key_columns; ++c) {
+                        row.key.emplace_back(r.value(i, c));
+                    }
+                    row.hash = parse_hex_hash(r.value(i, key_columns));
+                    out.emplace_back(std::move(row), r.value(i, key_columns + 1) == "true");
+                }
+                return out;
+            },
+            [&] {
+                return rows(Side::replica, build_range_hashes(m_spec, Side::replica, range), true);
+            });
+        std::set<std::vector<std::string>> in_flight;
+        std::vector<KeyHash> settled;
+        for (auto& [row, flying] : flagged) {
+            if (flying) {
+                in_flight.insert(row.key);
+            } else {
+                settled.push_back(std::move(row));
+            }
+        }
+        m_report.in_flight_rows += static_cast<std::int64_t>(in_flight.size());
+        std::erase_if(replica_rows, [&](const KeyHash& row) { return in_flight.contains(row.key); });
+        return {std::move(settled), std::move(replica_rows)};
+    }
+
     // A range whose summaries differ: split it until it is small, then compare its rows. Rows
     // only the replica has are caught because the outer ranges are open.
     void descend(const KeyRange& range, const RangeSummary& source_sum,
@@ -315,17 +569,7 @@ class Scanner {
             if (!cuts.empty()) {
                 // One scan per side sums every piece, both sides at once.
                 std::vector<KeyRange> parts = split_range(range, cuts);
-                auto [s, r] = on_both(
-                    [&] {
-                        return summaries(Side::source,
-                                         build_split_summary(m_spec, Side::source, range, cuts),
-                                         whole(range));
-                    },
-                    [&] {
-                        return summaries(Side::replica,
-                                         build_split_summary(m_spec, Side::replica, range, cuts),
-                                         false);
-                    });
+                auto [s, r] = piece_summaries(range, cuts);
                 if (s.size() != parts.size() || r.size() != parts.size()) {
                     throw Error(ErrorCode::internal, "drift: a split summary lost pieces");
                 }
@@ -339,13 +583,7 @@ class Scanner {
             // No key splits the range: rows moved since the summary, or every row here has
             // the same (non-unique) key.
         }
-        auto [source_rows, replica_rows] = on_both(
-            [&] {
-                return rows(Side::source, build_range_hashes(m_spec, Side::source, range), true);
-            },
-            [&] {
-                return rows(Side::replica, build_range_hashes(m_spec, Side::replica, range), true);
-            });
+        auto [source_rows, replica_rows] = leaf_rows(range);
         Diff found = compare_rows(source_rows, replica_rows);
         remember(found, replica_rows);
         append(out, std::move(found));
@@ -479,6 +717,9 @@ class Scanner {
     TableReport m_report;
     Seen m_seen;
     bool m_prepare = false;
+    // While the replica's snapshot is held: the condition on source rows in flight, if the
+    // checkpoint tells them.
+    std::optional<std::string> m_in_flight;
     std::atomic<std::uint64_t> m_bytes_read{0};
     std::atomic<std::uint64_t> m_bytes_sent{0};
     std::atomic<std::int64_t> m_queries{0};

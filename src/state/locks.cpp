@@ -1,6 +1,7 @@
 #include "syncset/state/locks.hpp"
 
 #include <string>
+#include <thread>
 
 #include "syncset/db/connection.hpp"
 #include "syncset/error.hpp"
@@ -34,6 +35,19 @@ void unlock_table(db::Connection& conn, std::string_view schema, std::string_vie
                   std::string_view target_name) {
     conn.exec_params(sql::k_unlock_table_sql,
                      {std::string(schema), std::string(target_schema), std::string(target_name)});
+}
+
+bool lock_table(db::Connection& conn, std::string_view schema, std::string_view target_schema,
+                std::string_view target_name, std::chrono::milliseconds timeout,
+                const std::atomic<bool>* stop) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!try_lock_table(conn, schema, target_schema, target_name)) {
+        if (std::chrono::steady_clock::now() >= deadline || (stop != nullptr && *stop)) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
 }
 
 }  // namespace syncset::state

@@ -407,6 +407,85 @@ TEST(DriftSql, SplitSummarySumsEveryPieceOfARangeInOneScanPerSide) {
                      {"2", "it's"}}));
 }
 
+// ---- rows in flight ------------------------------------------------------------------------
+
+copy::CopySpec time_cursor_spec() {
+    copy::CopySpec spec = single_key_spec();
+    spec.columns.push_back({"updated_at", "updated_at", "timestamp with time zone"});
+    spec.cursor = copy::ChangeTracking::time;
+    spec.cursor_index = 2;
+    return spec;
+}
+
+TEST(DriftInFlight, RowsInFlightAreThoseTheLoopWillStillReadAfterItsCheckpoint) {
+    copy::CopySpec xmin = single_key_spec();
+    xmin.cursor = copy::ChangeTracking::xmin;
+    EXPECT_EQ(build_in_flight_condition(xmin, {"1234"}), copy::build_xmin_changed_since(1234));
+    EXPECT_EQ(build_in_flight_condition(time_cursor_spec(), {"2026-12-03 10:00:00+00", "7"}),
+              "\"updated_at\" >= '2026-12-03 10:00:00+00'::timestamp with time zone");
+}
+
+TEST(DriftInFlight, WithoutACheckpointOrATrackingThatTellsNothingIsKnownInFlight) {
+    EXPECT_EQ(build_in_flight_condition(time_cursor_spec(), {}), std::nullopt);
+    copy::CopySpec full = single_key_spec();
+    full.cursor = copy::ChangeTracking::none;
+    EXPECT_EQ(build_in_flight_condition(full, {"1"}), std::nullopt);
+}
+
+// The source sums only rows that are settled and pass the filter, and lists the keys in flight
+// whatever the filter says (a row leaving the filter is in flight too), then the plain sums.
+TEST(DriftInFlight, SourceSummaryLeavesRowsInFlightOutAndListsTheirKeys) {
+    auto spec = single_key_spec();
+    EXPECT_EQ(
+        build_split_summary_in_flight(spec, KeyRange{{"10"}, {}}, {{"20"}}, "xmin_is_new"),
+        (Query{"SELECT count(*) FILTER (WHERE b = 0 AND k AND NOT f), sum(h) FILTER (WHERE b = 0 "
+               "AND k AND NOT f), count(*) FILTER (WHERE b = 1 AND k AND NOT f), sum(h) FILTER "
+               "(WHERE b = 1 AND k AND NOT f), array_agg(k0::text) FILTER (WHERE f), count(*) "
+               "FILTER (WHERE k), coalesce(sum(h) FILTER (WHERE k), 0)::text FROM (SELECT "
+               "width_bucket(\"id\", ARRAY[($1::bigint)]), hashtextextended(ROW(\"id\", "
+               "\"note\")::text, 0), coalesce((note <> 'x') AND \"gone\" IS NULL, false), "
+               "coalesce(xmin_is_new, false), \"id\" FROM \"public\".\"orders\" WHERE "
+               "(\"id\") >= ($2::bigint)) AS s(b, h, k, f, k0)",
+               {"20", "10"}}));
+}
+
+TEST(DriftInFlight, ReplicaSummaryOfTheKeysInFlightTakesTheKeysAsOneArrayPerColumn) {
+    auto composite = composite_key_spec();
+    EXPECT_EQ(build_split_summary_of_keys(composite, KeyRange{}, {}, {{"1", "a"}, {"2", "b\"c"}}),
+              (Query{"SELECT count(*) FILTER (WHERE b = 0), sum(h) FILTER (WHERE b = 0) FROM "
+                     "(SELECT 0, hashtextextended(ROW(\"tenant\", \"code\", \"v\")::text, 0) "
+                     "FROM \"r\".\"Items\" WHERE (\"tenant\", \"code\") IN (SELECT * FROM "
+                     "unnest($1::text[]::integer[], $2::text[]::text[]))) AS s(b, h)",
+                     {"{\"1\",\"2\"}", "{\"a\",\"b\\\"c\"}"}}));
+    auto single = single_key_spec();
+    EXPECT_EQ(build_split_summary_of_keys(single, KeyRange{}, {}, {{"5"}}).sql,
+              "SELECT count(*) FILTER (WHERE b = 0), sum(h) FILTER (WHERE b = 0) FROM (SELECT 0, "
+              "hashtextextended(ROW(\"id\", \"memo\")::text, 0) FROM \"billing\".\"orders\" "
+              "WHERE \"id\" = ANY($1::text[]::bigint[])) AS s(b, h)");
+}
+
+TEST(DriftInFlight, SourceLeafRowsFlagTheRowsInFlightAndKeepThoseThatLeftTheFilter) {
+    auto spec = single_key_spec();
+    EXPECT_EQ(build_range_hashes_in_flight(spec, KeyRange{{"10"}, {"20"}}, "new"),
+              (Query{"SELECT \"id\"::text AS syncset_k0, to_hex(hashtextextended(ROW(\"id\", "
+                     "\"note\")::text, 0)), coalesce(new, false)::text FROM \"public\".\"orders\" "
+                     "WHERE (\"id\") >= ($1::bigint) AND (\"id\") < ($2::bigint) AND "
+                     "(coalesce((note <> 'x') AND \"gone\" IS NULL, false) OR coalesce(new, "
+                     "false)) ORDER BY \"id\"",
+                     {"10", "20"}}));
+}
+
+TEST(DriftInFlight, SubtractingTheRowsInFlightIsExactBeyondSixtyFourBits) {
+    // Sums of 64-bit hashes over many rows overflow 64 bits; numeric keeps them exact.
+    EXPECT_EQ(subtract(RangeSummary{3, "27670116110564327421"}, RangeSummary{1, "9223372036854775807"}),
+              (RangeSummary{2, "18446744073709551614"}));
+    EXPECT_EQ(subtract(RangeSummary{2, "-5"}, RangeSummary{2, "-5"}), (RangeSummary{0, "0"}));
+    EXPECT_EQ(subtract(RangeSummary{1, "10"}, RangeSummary{1, "-10"}), (RangeSummary{0, "20"}));
+    // An empty piece's NULL sum and a zero sum are the same summary.
+    EXPECT_EQ(canonical(RangeSummary{0, ""}), canonical(RangeSummary{0, "0"}));
+    EXPECT_THROW(canonical(RangeSummary{1, "12a"}), Error);
+}
+
 // ---- split points from the planner's histogram --------------------------------------------
 
 std::vector<std::string> numbers(int from, int to) {

@@ -38,6 +38,12 @@ struct RangeSummary {
     friend bool operator==(const RangeSummary&, const RangeSummary&) = default;
 };
 
+// The same summary with its sum in one spelling ("0" for an empty piece's NULL), so that
+// summaries computed differently compare equal when they are.
+RangeSummary canonical(const RangeSummary& summary);
+// `all` less `part` (a subset of its rows): rows and sums subtracted exactly, canonical.
+RangeSummary subtract(const RangeSummary& all, const RangeSummary& part);
+
 // A half-open key range [lower, upper); an empty bound is open.
 struct KeyRange {
     std::vector<std::string> lower;
@@ -75,6 +81,36 @@ Query build_range_summary(const copy::CopySpec& spec, Side side, const KeyRange&
 // to boundary i (exclusive). An empty piece's sum is NULL (empty text) on both sides.
 Query build_split_summary(const copy::CopySpec& spec, Side side, const KeyRange& range,
                           const std::vector<std::vector<std::string>>& boundaries);
+// ---- Rows in flight. Source rows that changed after the replica's checkpoint are rows the
+// table's copy loop will still read; the replica may hold them in any state. With the replica
+// read in one REPEATABLE READ snapshot taken before every source query of the scan, and the
+// checkpoint read in that snapshot, every other row must be equal on both sides: a scan that
+// leaves the rows in flight out of both finds no false drift however busy the table, and
+// misses none (a row in flight is rewritten by the loop).
+
+// The SQL condition on a source row for "changed after the checkpoint", from the table's stored
+// cursor (an xid for xmin, the cursor column's value else); nullopt when the table's tracking
+// cannot tell (a full refresh) or nothing has been checkpointed yet.
+std::optional<std::string> build_in_flight_condition(const copy::CopySpec& spec,
+                                                     const std::vector<std::string>& checkpoint);
+// The source's build_split_summary (no boundaries: one piece, the whole range) without the rows
+// in flight, followed by one column per key column: text[] of the rows in flight's keys,
+// aligned, NULL when there are none, then the whole range's (count, sum) with the rows in
+// flight, as build_range_summary gives it. Rows in flight are seen whatever the row filter
+// says, so that a row leaving it counts too.
+Query build_split_summary_in_flight(const copy::CopySpec& spec, const KeyRange& range,
+                                    const std::vector<std::vector<std::string>>& boundaries,
+                                    const std::string& in_flight);
+// The replica's build_split_summary restricted to `keys` (the rows in flight), to be taken away
+// from its summary of every row.
+Query build_split_summary_of_keys(const copy::CopySpec& spec, const KeyRange& range,
+                                  const std::vector<std::vector<std::string>>& boundaries,
+                                  const std::vector<std::vector<std::string>>& keys);
+// The source's build_range_hashes with one more column, `true` for a row in flight (whether or
+// not it passes the row filter; the other rows pass it).
+Query build_range_hashes_in_flight(const copy::CopySpec& spec, const KeyRange& range,
+                                   const std::string& in_flight);
+
 // Keys splitting a range on one side into pieces of `step` rows: every `step`-th key in key
 // order, at most `limit` of them (the scan stops at the last one).
 Query build_range_boundaries(const copy::CopySpec& spec, Side side, const KeyRange& range,

@@ -63,15 +63,14 @@ struct ScanOptions {
     std::int64_t wide_rows = 16384;
     std::int64_t leaf_rows = 16;  // ranges this small are compared row by row
     bool repair = false;
-    // A difference must still be there after the table's copy loop caught up (or this long
-    // passed), so rows in flight are not reported.
+    // Rows in flight are not reported. When the table's copy loop committed within this time,
+    // its checkpoint tells them and the scan leaves them out on both sides (compare.hpp).
+    // Otherwise a difference must still be there after the loop committed another batch (or
+    // this long passed).
     std::chrono::milliseconds recheck_timeout{5000};
     std::string state_schema = "_syncset";
-    std::string target_schema;  // for reading the table's last success
+    std::string target_schema;  // for reading the table's checkpoint and last success
     std::string target_name;
-    // The daemon, which runs the table's loop itself, catches it up through this instead of
-    // waiting for another process to do it.
-    std::function<void()> catch_up;
     // Pace on average: after each query, sleep until rows scanned / time is at most this
     // (on each side).
     std::int64_t max_rows_per_second = 0;  // 0: unlimited
@@ -89,6 +88,7 @@ struct TableReport {
     std::uint64_t bytes_sent = 0;  // SQL text sent to both sides
     std::int64_t queries = 0;
     std::int64_t source_scans_reused = 0;  // source summaries answered by the SourceCache
+    std::int64_t in_flight_rows = 0;       // source rows left out as in flight, over all queries
     double seconds = 0;
 };
 

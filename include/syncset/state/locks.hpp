@@ -13,6 +13,8 @@
 // The SQL is src/state/sql/*lock*.sql.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -42,5 +44,10 @@ bool try_lock_table(db::Connection& conn, std::string_view schema, std::string_v
                     std::string_view target_name);
 void unlock_table(db::Connection& conn, std::string_view schema, std::string_view target_schema,
                   std::string_view target_name);
+// try_lock_table until it succeeds, `timeout` passes or `*stop` is set; true when held. For a
+// writer beside the copy loop (the drift repair): the loop is kept off the table meanwhile.
+bool lock_table(db::Connection& conn, std::string_view schema, std::string_view target_schema,
+                std::string_view target_name, std::chrono::milliseconds timeout,
+                const std::atomic<bool>* stop);
 
 }  // namespace syncset::state
