@@ -69,6 +69,11 @@ class Daemon {
         for (int i = 0; i < m_config.parallel; ++i) {
             workers.emplace_back([this] { work(); });
         }
+        if (!m_once) {
+            // Drift scans run beside the copy loops, on connections of their own: a scan
+            // never holds back a table's batches (only its repair pauses that one table).
+            workers.emplace_back([this] { scan_drift(); });
+        }
         supervise();
         {
             std::lock_guard lock(m_mutex);
@@ -320,10 +325,6 @@ class Daemon {
                 }
             }
             sync.release(*connections.source);
-            if (!m_once && m_config.drift.interval.count() > 0 &&
-                Clock::now() >= job.next_drift_check && !m_signals.stop) {
-                scan_if_due(job, *connections.source, *target);
-            }
             state::unlock_table(*target, m_config.state_schema, table.target_schema,
                                 table.target_name);
             if (rows > 0) {
@@ -377,44 +378,111 @@ class Daemon {
                    {"retry_in_ms", static_cast<std::int64_t>(delay.count())}});
     }
 
-    // Periodic drift scan of a table whose loop has just caught up, under its advisory lock.
-    // This is also how hard deletes on the source reach the replica (with drift.repair).
-    void scan_if_due(Job& job, db::Connection& source, db::Connection& target) {
+    // The drift thread: scans, one at a time and paced, each table whose loop has caught up
+    // once and whose last scan is older than drift.interval (by the replica's state, so a
+    // restart does not rescan everything). This is also how hard deletes on the source reach
+    // the replica (with drift.repair).
+    void scan_drift() {
+        WorkerConnections connections;
+        while (true) {
+            std::size_t index = 0;
+            {
+                std::unique_lock lock(m_mutex);
+                while (true) {
+                    if (m_finished || m_signals.stop) {
+                        return;
+                    }
+                    if (!m_paused && m_config.drift.interval.count() > 0) {
+                        if (auto due = next_drift_job(Clock::now())) {
+                            index = *due;
+                            break;
+                        }
+                    }
+                    m_wake.wait_for(lock, milliseconds(500));
+                }
+                ++m_active;  // the job list stays while a scan runs (pause_workers waits)
+            }
+            scan_table(m_jobs[index], connections);
+            {
+                std::lock_guard lock(m_mutex);
+                --m_active;
+            }
+            m_wake.notify_all();
+        }
+    }
+
+    // The job whose drift check is due first at `now`, if any. Under m_mutex.
+    std::optional<std::size_t> next_drift_job(Clock::time_point now) const {
+        std::optional<std::size_t> best;
+        for (std::size_t i = 0; i < m_jobs.size(); ++i) {
+            const Job& job = m_jobs[i];
+            if (job.sync->spec().key_count == 0 || !m_schedule.has_caught_up(i) ||
+                job.next_drift_check > now) {
+                continue;  // without a key nothing compares rows: such tables are reloaded
+            }
+            if (!best || job.next_drift_check < m_jobs[*best].next_drift_check) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    void scan_table(Job& job, WorkerConnections& connections) {
         const config::ReplicaSpec& replica = m_config.replicas[job.replica];
-        copy::TableSync& sync = *job.sync;
+        const copy::TableSync& sync = *job.sync;
         const auto interval = m_config.drift.interval;
+        // Asked again at most every 5 minutes: another daemon may have scanned it meanwhile.
         job.next_drift_check =
             Clock::now() + std::min<milliseconds>(interval, std::chrono::minutes(5));
-        if (sync.spec().key_count == 0) {
-            return;  // nothing to compare rows by; such tables are full-refreshed anyway
-        }
-        if (!state::read_drift_due(target, m_config.state_schema, sync.plan().target_schema,
-                                   sync.plan().target_name, interval)) {
-            return;
-        }
-        drift::ScanOptions scan;
-        scan.repair = m_config.drift.repair;
-        scan.max_rows_per_second = m_config.drift.max_rows_per_second;
-        scan.source_cache = &m_source_scans;
-        scan.replica = replica.name;
-        scan.state_schema = m_config.state_schema;
-        scan.target_schema = sync.plan().target_schema;
-        scan.target_name = sync.plan().target_name;
-        scan.catch_up = [&] {
-            sync.begin_cycle(target);
-            while (!m_signals.stop && !sync.step(source, target, &m_signals.stop).caught_up) {
+        try {
+            if (!connections.source || !connections.source->is_ok()) {
+                connections.source = db::Connection::open(m_config.source_dsn, "source:drift");
             }
-            sync.release(source);
-        };
-        drift::TableReport report =
-            drift::scan_table(source, target, sync.spec(), scan, &m_signals.stop);
+            auto& target = connections.replicas[job.replica];
+            if (!target || !target->is_ok()) {
+                target = db::Connection::open(replica.dsn, "replica:" + replica.name + ":drift");
+            }
+            if (!state::read_drift_due(*target, m_config.state_schema, sync.plan().target_schema,
+                                       sync.plan().target_name, interval)) {
+                return;
+            }
+            drift::ScanOptions scan;
+            scan.repair = m_config.drift.repair;
+            scan.max_rows_per_second = m_config.drift.max_rows_per_second;
+            scan.source_cache = &m_source_scans;
+            scan.replica = replica.name;
+            scan.state_schema = m_config.state_schema;
+            scan.target_schema = sync.plan().target_schema;
+            scan.target_name = sync.plan().target_name;
+            scan.recheck_timeout = 2 * sync.plan().spec->poll_interval + std::chrono::seconds(1);
+            log::info("drift scan started", {{"replica", replica.name},
+                                             {"source", sync.source_name()},
+                                             {"target", sync.target_name()}});
+            drift::TableReport report =
+                drift::scan_table(*connections.source, *target, sync.spec(), scan, &m_signals.stop);
+            record_scan(job, *target, report);
+            job.next_drift_check = Clock::now() + interval;
+        } catch (const Error& e) {
+            connections.source.reset();
+            connections.replicas.erase(job.replica);
+            if (!m_signals.stop) {
+                log::warn("drift scan failed", {{"replica", replica.name},
+                                                {"source", sync.source_name()},
+                                                {"target", sync.target_name()},
+                                                {"error", e.what()}});
+            }
+        }
+    }
+
+    void record_scan(const Job& job, db::Connection& target, const drift::TableReport& report) {
+        const config::ReplicaSpec& replica = m_config.replicas[job.replica];
+        const copy::TableSync& sync = *job.sync;
         const drift::Diff& d = report.drift;
         state::write_drift_result(
             target, m_config.state_schema, sync.plan().target_schema, sync.plan().target_name,
             state::DriftResult{"", report.source_rows, static_cast<std::int64_t>(d.missing.size()),
                                static_cast<std::int64_t>(d.extra.size()),
                                static_cast<std::int64_t>(d.different.size()), report.repaired});
-        job.next_drift_check = Clock::now() + interval;
         auto ms = static_cast<std::int64_t>(report.seconds * 1000);
         if (d.empty()) {
             log::info("drift scan: in sync", {{"replica", replica.name},
@@ -423,6 +491,7 @@ class Daemon {
                                               {"rows", report.source_rows},
                                               {"ms", ms},
                                               {"bytes", report.bytes_read},
+                                              {"in_flight_rows", report.in_flight_rows},
                                               {"source_scans_reused", report.source_scans_reused}});
         } else {
             log::warn("drift scan: rows differ",

@@ -73,6 +73,10 @@ std::uint32_t Schedule::failures(std::size_t job) const {
     return m_jobs.at(job).attempts.attempts();
 }
 
+bool Schedule::has_caught_up(std::size_t job) const {
+    return m_jobs.at(job).caught_up_once;
+}
+
 bool Schedule::gave_up(std::size_t job) const {
     return m_jobs.at(job).gave_up;
 }

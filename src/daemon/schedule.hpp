@@ -48,6 +48,8 @@ class Schedule {
     // Every failure since the job's last success, folded: `last (after N attempts: ...)`.
     std::string failure_message(std::size_t job) const;
     std::uint32_t failures(std::size_t job) const;
+    // The job's loop caught up with its source at least once since reset().
+    bool has_caught_up(std::size_t job) const;
     bool gave_up(std::size_t job) const;
 
     // --once: every job has caught up once or been given up on.
