@@ -27,8 +27,11 @@ constexpr std::size_t k_max_copy_piece_bytes = std::size_t{1} << 30;
 
 std::string describe(PGconn* conn, std::string_view role) {
     const auto part = [](std::string_view key, const char* value) {
-        return value == nullptr || *value == '\0' ? std::string{}
-                                                  : " " + std::string(key) + "=" + value;
+        std::string text;
+        if (value != nullptr && *value != '\0') {
+            text.append(" ").append(key).append("=").append(value);
+        }
+        return text;
     };
     std::string parts = part("host", PQhost(conn)) + part("port", PQport(conn)) +
                         part("dbname", PQdb(conn)) + part("user", PQuser(conn));

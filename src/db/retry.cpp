@@ -67,9 +67,11 @@ std::string format_attempts(const std::vector<std::uint32_t>& attempts) {
         while (end + 1 < attempts.size() && attempts[end + 1] == attempts[end] + 1) {
             ++end;
         }
-        text += (i == 0 ? "" : ", ") + std::to_string(attempts[i]);
+        text += i == 0 ? "" : ", ";
+        text += std::to_string(attempts[i]);
         if (end > i) {
-            text += "-" + std::to_string(attempts[end]);
+            text += '-';
+            text += std::to_string(attempts[end]);
         }
         i = end + 1;
     }

@@ -42,8 +42,10 @@ bool keep_databases() {
 
 std::string PgPairTest::unique_name(std::string_view prefix) {
     static std::atomic<unsigned> counter{0};
-    const std::string suffix =
-        "_" + std::to_string(::getpid()) + "_" + std::to_string(counter.fetch_add(1));
+    std::string suffix = "_";
+    suffix += std::to_string(::getpid());
+    suffix += '_';
+    suffix += std::to_string(counter.fetch_add(1));
     std::string name = lowercase_safe(prefix);
     name.resize(std::min(name.size(), k_max_identifier_bytes - suffix.size()));
     return name + suffix;
