@@ -16,6 +16,10 @@
 #   POLL_INTERVAL=1s      the table's poll_interval: how often the sync loop, running during
 #                         the differences rounds, commits (check waits for it before reporting)
 #   SKIP_STANDALONE=1     skip the rounds where check runs with no sync loop running
+#   LOAD=0                skip the rounds of a clean check under a write load (default 1: run them)
+#   LOAD_RATE=1000        write load of those rounds: transactions a second (pgbench -R), each
+#                         one single-row UPDATE ... SET updated_at = now() at a random id
+#   LOAD_CLIENTS=4        write load: pgbench connections
 #   SYNCSET_BIN=PATH      use this binary instead of building one
 #   BUILD_DIR=build-bench-drift   where to build the Release binary
 #   RUN_TIMEOUT=1800      seconds before one syncset run or psql command counts as hung
@@ -37,6 +41,9 @@ readonly repeat=${REPEAT:-3}
 readonly diffs=${DIFFS:-100}
 readonly poll_interval=${POLL_INTERVAL:-1s}
 readonly skip_standalone=${SKIP_STANDALONE:-0}
+readonly load=${LOAD:-1}
+readonly load_rate=${LOAD_RATE:-1000}
+readonly load_clients=${LOAD_CLIENTS:-4}
 readonly build_dir=${BUILD_DIR:-build-bench-drift}
 readonly run_timeout=${RUN_TIMEOUT:-1800}
 readonly results_file=${RESULTS:-}
@@ -48,6 +55,8 @@ readonly pg_bin=${SYNCSET_PG_BIN:-/usr/lib/postgresql/15/bin}
 readonly target_floor_ratio=1.5      # clean check wall time / hashing floor
 readonly target_bytes_per_mrow=65536 # bytes crossing the network per million rows per side (< 64 KB)
 readonly target_bytes_per_diff=2048  # bytes read per differing row (< 2 KB)
+# Issue 10.
+readonly target_load_ratio=2.0       # clean check under a write load / the same check, quiet
 
 # The replicated columns (all but `secret`), in source order, for the exports and checksums.
 readonly cols="id, customer_id, status, region, note, amount, attrs, created_at, updated_at"
@@ -88,6 +97,7 @@ stop_daemon() {
 cleanup() {
     local status=$?
     trap - EXIT INT TERM HUP
+    stop_update_load
     stop_daemon
     if [[ -n $pair_dir && -e $pair_dir ]]; then
         log "stopping the PostgreSQL pair"
@@ -96,7 +106,8 @@ cleanup() {
     fi
     if [[ -n $work && -d $work ]]; then
         rm -f "$work"/export-*.txt # hundreds of MB each; never worth keeping
-        if ((ok == 1)) && [[ $keep_work != 1 ]]; then
+        # Kept when something failed (its logs are the evidence), not when interrupted.
+        if ((ok == 1 || status >= 129)) && [[ $keep_work != 1 ]]; then
             rm -rf "$work"
         else
             log "configs, reports and logs kept in $work"
@@ -109,9 +120,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-for value in "$rows" "$repeat" "$diffs" "$run_timeout" "$min_free_gb"; do
+for value in "$rows" "$repeat" "$diffs" "$run_timeout" "$min_free_gb" "$load_rate" "$load_clients"; do
     is_uint "$value" || die "not a whole number: '$value' (check ROWS, REPEAT, DIFFS, ...)"
 done
+((load_rate >= 1 && load_clients >= 1)) || die "LOAD_RATE and LOAD_CLIENTS must be at least 1"
 ((repeat >= 1)) || die "REPEAT must be at least 1"
 ((diffs >= 3)) || die "DIFFS must be at least 3 (a third each of changed, deleted, inserted rows)"
 [[ $poll_interval =~ ^[0-9]+(ms|s|m)$ ]] || die "POLL_INTERVAL must look like 500ms, 1s or 1m"
@@ -273,8 +285,9 @@ floor_parallel() {
 }
 
 # run_check LABEL EXPECTED_STATUS [--repair]: `syncset check --json`; sets elapsed, cpu, and
-# the fields of the table's report (c_*). The report is kept as $work/LABEL.json.
-c_status="" c_source_rows=0 c_replica_rows=0 c_missing=0 c_extra=0 c_different=0
+# the fields of the table's report (c_*). The report is kept as $work/LABEL.json. EXPECTED_STATUS
+# `any` accepts 0 (in sync) and 1 (drift); c_exit is the status.
+c_exit=0 c_status="" c_source_rows=0 c_replica_rows=0 c_missing=0 c_extra=0 c_different=0
 c_repaired=0 c_left=0 c_seconds=0 c_bytes=0 c_queries=0 c_sent=0
 run_check() {
     local label=$1 expected=$2 t0 t1 status=0 fields
@@ -284,7 +297,10 @@ run_check() {
     /usr/bin/time -v -o "$tv" timeout --foreground -k 10 "$run_timeout" \
         "$syncset" check --json "$@" "$config" >"$out" 2>"$err" || status=$?
     t1=$EPOCHREALTIME
-    if ((status != expected)); then
+    c_exit=$status
+    if [[ $expected == any ]] && ((status <= 1)); then
+        :
+    elif [[ $expected == any ]] || ((status != expected)); then
         log "$label: syncset check exited with status $status, expected $expected"
         tail -n 20 "$err" >&2
         head -c 2000 "$out" >&2
@@ -345,6 +361,9 @@ run_naive() {
 
 command -v psql >/dev/null || die "psql is missing (scripts/install-deps.sh installs it)"
 [[ -x $pg_bin/initdb ]] || die "no PostgreSQL 15 in $pg_bin (scripts/install-deps.sh installs it)"
+if [[ $load == 1 ]]; then
+    find_pgbench
+fi
 for tool in time jq; do
     path=/usr/bin/$tool
     [[ -x $path ]] && continue
@@ -550,6 +569,69 @@ for ((r = 1; r <= repeat; r++)); do
     repair_and_recheck "diffs-$r"
     log "differences #$r: --repair ${rp_wall[-1]} s, check after it ${rp_after[-1]} s"
 done
+
+# ---------------------------------------------------------------------------------------------
+# 3. A clean check under a steady write load (pgbench, LOAD_RATE single-row updates a second)
+#    while the sync loop keeps the replica following, against the same check on the quiet
+#    table with the same loop running; order alternating. Rows the load updates between the two
+#    sides' reads are candidates the check must re-check after a loop batch, never drift.
+
+declare -a ld_quiet=() ld_busy=() ld_busy_scan=() ld_quiet_scan=() ld_rate=() ld_busy_queries=()
+declare -a ld_quiet_queries=()
+load_false=0
+if [[ $load == 1 ]]; then
+    quiet_check() {
+        local r=$1
+        run_check "quiet-$r" 0
+        [[ $c_status == in_sync ]] || die "quiet #$r: check reported drift on a synced, quiet replica"
+        ld_quiet+=("$elapsed")
+        ld_quiet_scan+=("$c_seconds")
+        ld_quiet_queries+=("$c_queries")
+        log "quiet #$r (loop running, no writes): check $elapsed s (scan $c_seconds s), $c_queries queries"
+    }
+    busy_check() {
+        local r=$1 l0 c0 c1
+        l0=$EPOCHREALTIME
+        start_update_load "$src_port" bench 1 "$((rows + n_holes))" "$load_rate" "$load_clients" \
+            "$run_timeout" "$work/load-$r.pgbench"
+        # Let the load and the loop following it settle.
+        sleep 3
+        c0=$EPOCHREALTIME
+        run_check "load-$r" any
+        c1=$EPOCHREALTIME
+        stop_update_load
+        ld_rate+=("$(load_tps "$work/load-$r.pgbench" "$(seconds_between "$l0" "$c0")" \
+            "$(seconds_between "$l0" "$c1")")")
+        if [[ $c_exit != 0 || $c_status != in_sync ]]; then
+            load_false=$((load_false + 1))
+            log "WRONG: load #$r: check reported drift under load (see $work/load-$r.json)"
+        fi
+        ld_busy+=("$elapsed")
+        ld_busy_scan+=("$c_seconds")
+        ld_busy_queries+=("$c_queries")
+        log "load #$r (${ld_rate[-1]} tx/s during the check): check $elapsed s (scan $c_seconds s), $c_queries queries"
+    }
+    for ((r = 1; r <= repeat; r++)); do
+        checkpoint_both
+        if ((r % 2 == 1)); then
+            quiet_check "$r"
+            checkpoint_both
+            busy_check "$r"
+        else
+            busy_check "$r"
+            sleep 2 # the loop copies the load's last rows; then the table is quiet again
+            checkpoint_both
+            quiet_check "$r"
+        fi
+    done
+    # The source changed: wait for the loop to copy the last updates, then take the new sum.
+    source_sum=$(checksum "$src_dsn")
+    for _ in $(seq 120); do
+        [[ $(checksum "$rep_dsn") == "$source_sum" ]] && break
+        sleep 1
+    done
+    verify "after the load rounds"
+fi
 stop_daemon
 
 if [[ $skip_standalone != 1 ]]; then
@@ -641,6 +723,21 @@ missed=0
         row "$diffs differences found exactly" "NO" "injected $n_different changed, $n_missing deleted, $n_extra inserted" "" "exact" "MISSED"
         printf '    %s\n' "${wrong[@]}"
     fi
+    if ((${#ld_busy[@]} > 0)); then
+        lq=$(median "${ld_quiet[@]}")
+        lb=$(median "${ld_busy[@]}")
+        q=$(ratio "$lb" "$lq")
+        v=$(verdict "$q" "$target_load_ratio")
+        [[ $v == ok ]] || missed=1
+        row "clean check under $(median "${ld_rate[@]}" | cut -d. -f1) tx/s, wall time" "$(printf '%.2f s' "$lb")" \
+            "$(printf 'same check, quiet %.2f s' "$lq")" "$q" "<= $target_load_ratio" "$v"
+        if ((load_false == 0)); then
+            row "  no drift reported under load" "yes" "${#ld_busy[@]} check(s) under load" "" "none" "ok"
+        else
+            missed=1
+            row "  no drift reported under load" "NO" "$load_false of ${#ld_busy[@]} check(s) reported drift" "" "none" "MISSED"
+        fi
+    fi
     echo
     echo "details:"
     printf '  clean check: scan %.2f s of %.2f s wall (the rest: process start, catalogs, plan); syncset CPU %.2f s;' \
@@ -655,6 +752,13 @@ missed=0
     printf '  --repair (finds them again, then fixes): %.2f s; check right after it: %.2f s, in sync; replica checksum equals the source\n' \
         "$(median "${rp_wall[@]}")" "$(median "${rp_after[@]}")"
     printf '    rows --repair reported as repaired, per round: %s (%s differences injected)\n' "${rp_count[*]}" "$diffs"
+    if ((${#ld_busy[@]} > 0)); then
+        printf '  clean check under load (pgbench %s clients, -R %s, one-row UPDATE ... SET updated_at = now(), sync loop running, poll_interval %s):' \
+            "$load_clients" "$load_rate" "$poll_interval"
+        printf ' scan %.2f s, %.0f queries; quiet (same loop, no writes): scan %.2f s, %.0f queries; checks reporting drift under load: %s of %s\n' \
+            "$(median "${ld_busy_scan[@]}")" "$(median "${ld_busy_queries[@]}")" "$(median "${ld_quiet_scan[@]}")" \
+            "$(median "${ld_quiet_queries[@]}")" "$load_false" "${#ld_busy[@]}"
+    fi
     if ((${#sa_wall[@]} > 0)); then
         printf '  %s differences, NO sync loop running: check %.2f s (scan %.2f s, %s read): it waits' \
             "$diffs" "$(median "${sa_wall[@]}")" "$(median "${sa_scan[@]}")" "$(human "$(median "${sa_bytes[@]}")")"
@@ -665,6 +769,9 @@ missed=0
     echo "               differences check ${df_wall[*]} | export + diff ${df_naive[*]} | --repair ${rp_wall[*]}"
     if ((${#sa_wall[@]} > 0)); then
         echo "               no loop: check ${sa_wall[*]}"
+    fi
+    if ((${#ld_busy[@]} > 0)); then
+        echo "               under load: check ${ld_busy[*]} (tx/s ${ld_rate[*]}) | quiet ${ld_quiet[*]}"
     fi
     echo
     if ((missed)); then

@@ -138,3 +138,62 @@ start_pair() {
             -c "alter system set checkpoint_timeout = '30min'" -c "select pg_reload_conf()" >/dev/null
     done
 }
+
+# ---------------------------------------------------------------------------------------------
+# A steady write load: pgbench running single-row UPDATEs of random ids (updated_at = now()),
+# rate-limited. Used by bench/freshness.sh and the load section of bench/drift.sh.
+
+# Sets pgbench_bin: PostgreSQL 15's own pgbench (Debian: package postgresql-15 or
+# postgresql-client-15), else the one on PATH.
+find_pgbench() {
+    if [[ -x $pg_bin/pgbench ]]; then
+        pgbench_bin=$pg_bin/pgbench
+    elif command -v pgbench >/dev/null; then
+        pgbench_bin=$(command -v pgbench)
+    else
+        die "pgbench is missing (Debian: apt-get install postgresql-client-15)"
+    fi
+}
+
+# start_update_load PORT DB FIRST_ID LAST_ID RATE CLIENTS SECONDS LOG: pgbench in the
+# background for SECONDS (-T), RATE transactions a second in all (-R, Poisson schedule) over
+# CLIENTS connections, each transaction one `UPDATE ... SET updated_at = now()` of a random id
+# in FIRST_ID..LAST_ID; progress every second (-P 1) and the summary go to LOG. Sets load_pid.
+load_pid=""
+start_update_load() {
+    local l_port=$1 l_db=$2 l_first=$3 l_last=$4 l_rate=$5 l_clients=$6 l_seconds=$7 l_out=$8
+    local l_script="$work/update_load.sql" l_threads=$(($6 < 2 ? $6 : 2))
+    cat >"$l_script" <<'SQL'
+\set id random(:first_id, :last_id)
+update public.bench_orders set updated_at = now() where id = :id;
+SQL
+    timeout -k 10 "$((l_seconds + 60))" "$pgbench_bin" -n -M prepared -h 127.0.0.1 -p "$l_port" \
+        -U postgres -f "$l_script" -D first_id="$l_first" -D last_id="$l_last" -c "$l_clients" \
+        -j "$l_threads" -R "$l_rate" -T "$l_seconds" -P 1 "$l_db" >"$l_out" 2>&1 &
+    load_pid=$!
+}
+
+# Waits for the load to end by itself (its -T); 1 if pgbench failed.
+wait_update_load() {
+    [[ -n $load_pid ]] || return 0
+    local status=0
+    wait "$load_pid" || status=$?
+    load_pid=""
+    return "$status"
+}
+
+# Ends the load early (SIGINT to its pid, as Ctrl-C would), then reaps it.
+stop_update_load() {
+    [[ -n $load_pid ]] || return 0
+    kill -INT "$load_pid" 2>/dev/null || true
+    wait "$load_pid" 2>/dev/null || true
+    load_pid=""
+}
+
+# load_tps LOG [FROM_S TO_S]: the mean of pgbench's per-second progress lines (tps), over the
+# seconds FROM_S..TO_S of its run when given. Works for a pgbench ended early too.
+load_tps() {
+    awk -v from="${2:-0}" -v to="${3:-1e9}" '
+        /^progress: / { t = $2 + 0; v = $4 + 0; if (t > from && t <= to) { s += v; n++ } }
+        END { if (n) printf "%.0f", s / n; else print "n/a" }' "$1"
+}
