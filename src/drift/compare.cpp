@@ -199,8 +199,12 @@ std::string keys_in_arrays(const copy::CopySpec& spec, Side side,
             column.push_back(key.at(c));
         }
         params.push_back(build_text_array(column));
-        arrays.push_back("$" + std::to_string(params.size()) + "::text[]::" + spec.columns[c].type +
-                         "[]");
+        std::string array = "$";  // appended, not "literal" + temporary: GCC 12 -Wrestrict
+        array += std::to_string(params.size());
+        array += "::text[]::";
+        array += spec.columns[c].type;
+        array += "[]";
+        arrays.push_back(std::move(array));
     }
     if (spec.key_count == 1) {
         return names(spec, side, 1).front() + " = ANY(" + arrays.front() + ")";
