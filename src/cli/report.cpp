@@ -63,6 +63,10 @@ void append_status_table(std::string& out, const state::Progress& t) {
                    " extra, ", std::to_string(d.different), " different, ",
                    std::to_string(d.repaired), " repaired");
         }
+        if (d.ms) {
+            append(out, " (full pass ", std::to_string(*d.ms), " ms)");
+        }
+        append(out, "\n    last proven in sync ", d.in_sync_at.empty() ? "never" : d.in_sync_at);
     }
     if (!t.stop_reason.empty()) {
         append(out, "\n    stopped: ", t.stop_reason);
@@ -116,6 +120,10 @@ void write_status_table(JsonWriter& json, const state::Progress& t) {
             .value(d.different)
             .key("repaired")
             .value(d.repaired)
+            .key("ms")
+            .value_or_null(d.ms)
+            .key("in_sync_at")
+            .value_or_null(d.in_sync_at)
             .end_object();
     }
     json.end_object();

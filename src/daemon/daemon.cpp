@@ -478,12 +478,17 @@ class Daemon {
         const config::ReplicaSpec& replica = m_config.replicas[job.replica];
         const copy::TableSync& sync = *job.sync;
         const drift::Diff& d = report.drift;
+        const auto ms = static_cast<std::int64_t>(report.seconds * 1000);
         state::write_drift_result(
             target, m_config.state_schema, sync.plan().target_schema, sync.plan().target_name,
-            state::DriftResult{"", report.source_rows, static_cast<std::int64_t>(d.missing.size()),
-                               static_cast<std::int64_t>(d.extra.size()),
-                               static_cast<std::int64_t>(d.different.size()), report.repaired});
-        auto ms = static_cast<std::int64_t>(report.seconds * 1000);
+            state::DriftResult{.checked_at = "",
+                               .rows = report.source_rows,
+                               .missing = static_cast<std::int64_t>(d.missing.size()),
+                               .extra = static_cast<std::int64_t>(d.extra.size()),
+                               .different = static_cast<std::int64_t>(d.different.size()),
+                               .repaired = report.repaired,
+                               .ms = ms,
+                               .in_sync_at = ""});
         if (d.empty()) {
             log::info("drift scan: in sync", {{"replica", replica.name},
                                               {"source", sync.source_name()},

@@ -68,6 +68,10 @@ std::vector<Progress> read_progress_where(db::Connection& conn, std::string_view
             p.last_drift.extra = parse_int64(text(19));
             p.last_drift.different = parse_int64(text(20));
             p.last_drift.repaired = parse_int64(text(21));
+            if (!result.is_null(r, 22)) {
+                p.last_drift.ms = parse_int64(text(22));
+            }
+            p.last_drift.in_sync_at = text(23);
             out.push_back(std::move(p));
         }
         return out;
@@ -142,7 +146,8 @@ void write_drift_result(db::Connection& conn, std::string_view schema,
             expand_schema(sql::k_update_drift_sql, schema),
             {std::string(target_schema), std::string(target_name), std::to_string(result.rows),
              std::to_string(result.missing), std::to_string(result.extra),
-             std::to_string(result.different), std::to_string(result.repaired)});
+             std::to_string(result.different), std::to_string(result.repaired),
+             std::to_string(result.ms.value_or(0))});
     } catch (const Error& e) {
         throw e.with_context("metadata schema " + std::string(schema));
     }

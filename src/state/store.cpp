@@ -22,6 +22,7 @@ namespace {
 constexpr std::array k_migrations{
     sql::k_migration_0001_sql,
     sql::k_migration_0002_sql,
+    sql::k_migration_0003_sql,
 };
 
 using Params = std::vector<std::optional<std::string>>;

@@ -13,6 +13,7 @@
 #include "syncset/db/connection.hpp"
 #include "syncset/db/quote.hpp"
 #include "syncset/error.hpp"
+#include "syncset/state/progress.hpp"
 #include "syncset/state/store.hpp"
 
 namespace syncset::state {
@@ -118,11 +119,11 @@ TEST_F(StateStore, EnsureSchemaAppliesEveryMigrationOnceAndRerunAddsNothing) {
     ensure_schema(replica(), k_default_schema);
 
     EXPECT_TRUE(schema_exists(replica(), k_default_schema));
-    EXPECT_EQ(known_schema_version(), 2);
-    EXPECT_EQ(read_schema_version(replica(), k_default_schema), 2);
+    EXPECT_EQ(known_schema_version(), 3);
+    EXPECT_EQ(read_schema_version(replica(), k_default_schema), 3);
     EXPECT_EQ(query_replica_rows("SELECT version, applied_at IS NOT NULL FROM _syncset.version "
                                  "ORDER BY version"),
-              (Rows{{"1", "t"}, {"2", "t"}}));
+              (Rows{{"1", "t"}, {"2", "t"}, {"3", "t"}}));
     EXPECT_EQ(query_replica_rows("SELECT relname FROM pg_class WHERE relkind = 'r' AND "
                                  "relnamespace = '_syncset'::regnamespace ORDER BY relname"),
               (Rows{{"columns"}, {"tables"}, {"version"}}));
@@ -201,10 +202,11 @@ TEST_F(StateStore, AVersionOneSchemaIsMigratedToTheCurrentVersionKeepingItsRows)
     exec_replica(
         "ALTER TABLE _syncset.tables DROP COLUMN drift_checked_at, DROP COLUMN drift_rows, "
         "DROP COLUMN drift_missing, DROP COLUMN drift_extra, DROP COLUMN drift_different, "
-        "DROP COLUMN drift_repaired; DELETE FROM _syncset.version WHERE version = 2");
+        "DROP COLUMN drift_repaired, DROP COLUMN drift_ms, DROP COLUMN drift_in_sync_at; "
+        "DELETE FROM _syncset.version WHERE version IN (2, 3)");
     write_committed(k_default_schema, odd_table());
     ensure_schema(replica(), k_default_schema);
-    EXPECT_EQ(read_schema_version(replica(), k_default_schema), 2);
+    EXPECT_EQ(read_schema_version(replica(), k_default_schema), 3);
     EXPECT_EQ(read_tables(replica(), k_default_schema).size(), 1U);
     EXPECT_EQ(query_value(Server::replica,
                           "SELECT count(*) FROM _syncset.tables WHERE "
@@ -399,6 +401,34 @@ TEST_F(StateStore, WriteStopAndWriteErrorRecordTheReasonAndTime) {
 
     EXPECT_FALSE(write_stop(replica(), k_default_schema, "public", "missing", "gone"));
     EXPECT_FALSE(write_error(replica(), k_default_schema, "public", "missing", "gone"));
+}
+
+// `status` shows how long a full pass took and when a scan last proved the table in sync: a scan
+// that found nothing, or repaired all it found, proves it; one that left drift does not.
+TEST_F(StateStore, DriftResultsRecordThePassTimeAndTheLastScanThatProvedTheTableInSync) {
+    ensure_schema(replica(), k_default_schema);
+    write_committed(k_default_schema, plain_table("orders"));
+    auto drift_of = [&] {
+        auto p = read_table_progress(replica(), k_default_schema, "public", "orders");
+        EXPECT_TRUE(p.has_value());
+        return p ? p->last_drift : DriftResult{};
+    };
+    write_drift_result(replica(), k_default_schema, "public", "orders",
+                       DriftResult{.rows = 10, .ms = 1234});
+    EXPECT_EQ(drift_of().ms, 1234);
+    const std::string proven = drift_of().in_sync_at;
+    EXPECT_FALSE(proven.empty());
+    // Everything found was repaired: proven again. Drift left over: the proof stays as it was.
+    exec_replica("UPDATE _syncset.tables SET drift_in_sync_at = '2001-01-01 00:00:00+00'");
+    write_drift_result(replica(), k_default_schema, "public", "orders",
+                       DriftResult{.rows = 10, .missing = 1, .extra = 1, .repaired = 2, .ms = 5});
+    EXPECT_NE(drift_of().in_sync_at, "2001-01-01T00:00:00Z");
+    exec_replica("UPDATE _syncset.tables SET drift_in_sync_at = '2001-01-01 00:00:00+00'");
+    write_drift_result(replica(), k_default_schema, "public", "orders",
+                       DriftResult{.rows = 10, .different = 3, .repaired = 2, .ms = 7});
+    EXPECT_EQ(drift_of().in_sync_at, "2001-01-01T00:00:00Z");
+    EXPECT_EQ(drift_of().different, 3);
+    EXPECT_EQ(drift_of().ms, 7);
 }
 
 TEST_F(StateStore, WriteStopJoinsTheCallersTransaction) {

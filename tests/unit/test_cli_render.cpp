@@ -91,21 +91,32 @@ TEST(StatusText, StoppedTableShowsItsLastErrorAndWhyItStopped) {
 
 TEST(StatusText, LastDriftScanIsInSyncOrCountsEachKindAndTheRepairs) {
     state::Progress clean = incremental_orders();
-    clean.last_drift = {"2024-05-01T11:00:00Z", 1200, 0, 0, 0, 0};
+    clean.last_drift = {"2024-05-01T11:00:00Z", 1200, 0, 0, 0, 0, 850, "2024-05-01T11:00:00Z"};
     state::Progress drifted = incremental_orders();
     drifted.target_name = "orders2";
-    drifted.last_drift = {"2024-05-01T11:30:00Z", 1199, 1, 2, 3, 6};
-    EXPECT_EQ(render_status_text(one_replica({clean, drifted})),
+    drifted.last_drift = {"2024-05-01T11:30:00Z", 1199, 1, 2, 3, 5, 910, "2024-05-01T11:00:00Z"};
+    state::Progress never = incremental_orders();
+    never.target_name = "orders3";
+    never.last_drift = {"2024-05-01T11:30:00Z", 1199, 1, 0, 0, 0, std::nullopt, ""};
+    EXPECT_EQ(render_status_text(one_replica({clean, drifted, never})),
               "replica billing (host=db1 dbname=billing)\n"
               "  public.orders <- shop.orders: incremental\n"
               "    rows copied 1200, cursor time 2024-05-01 12:00:00+00, 42\n"
               "    last success 2024-05-01T12:00:05Z (3 s ago)\n"
-              "    last drift scan 2024-05-01T11:00:00Z: in sync\n"
+              "    last drift scan 2024-05-01T11:00:00Z: in sync (full pass 850 ms)\n"
+              "    last proven in sync 2024-05-01T11:00:00Z\n"
               "  public.orders2 <- shop.orders: incremental\n"
               "    rows copied 1200, cursor time 2024-05-01 12:00:00+00, 42\n"
               "    last success 2024-05-01T12:00:05Z (3 s ago)\n"
               "    last drift scan 2024-05-01T11:30:00Z: 1 missing, 2 extra, 3 different, "
-              "6 repaired\n" +
+              "5 repaired (full pass 910 ms)\n"
+              "    last proven in sync 2024-05-01T11:00:00Z\n"
+              "  public.orders3 <- shop.orders: incremental\n"
+              "    rows copied 1200, cursor time 2024-05-01 12:00:00+00, 42\n"
+              "    last success 2024-05-01T12:00:05Z (3 s ago)\n"
+              "    last drift scan 2024-05-01T11:30:00Z: 1 missing, 0 extra, 0 different, "
+              "0 repaired\n"
+              "    last proven in sync never\n" +
                   k_note);
 }
 
@@ -152,7 +163,7 @@ TEST(StatusJson, StoppedTableWithADriftScanHasItsErrorReasonAndScanCounts) {
     p.last_error = "said \"no\"";
     p.last_error_at = "2024-05-01T12:01:00Z";
     p.stop_reason = "key changed; run resync";
-    p.last_drift = {"2024-05-01T11:30:00Z", 1199, 1, 2, 3, 6};
+    p.last_drift = {"2024-05-01T11:30:00Z", 1199, 1, 2, 3, 6, 910, "2024-05-01T11:30:00Z"};
     EXPECT_EQ(render_status_json(one_replica({p})),
               R"({"replicas":[{"name":"billing","tables":[{"target":"public.orders",)"
               R"("source":"shop.orders","phase":"stopped","pending":"none",)"
@@ -161,7 +172,8 @@ TEST(StatusJson, StoppedTableWithADriftScanHasItsErrorReasonAndScanCounts) {
               R"("seconds_since_success":3,"last_error":"said \"no\"",)"
               R"("last_error_at":"2024-05-01T12:01:00Z","stop_reason":"key changed; run resync",)"
               R"("last_drift_scan":{"at":"2024-05-01T11:30:00Z","rows":1199,"missing":1,)"
-              R"("extra":2,"different":3,"repaired":6}}]}]})"
+              R"("extra":2,"different":3,"repaired":6,"ms":910,)"
+              R"("in_sync_at":"2024-05-01T11:30:00Z"}}]}]})"
               "\n");
 }
 

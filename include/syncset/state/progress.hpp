@@ -19,12 +19,14 @@ namespace syncset::state {
 
 // The last drift scan of a table.
 struct DriftResult {
-    std::string checked_at;  // ISO 8601 UTC, empty when never
+    std::string checked_at{};  // ISO 8601 UTC, empty when never
     std::int64_t rows = 0;
     std::int64_t missing = 0;
     std::int64_t extra = 0;
     std::int64_t different = 0;
     std::int64_t repaired = 0;
+    std::optional<std::int64_t> ms;  // how long the scan took (a full pass); unknown before v3
+    std::string in_sync_at{};        // ISO 8601 UTC of the last scan proving it in sync; empty
 };
 
 struct Progress {
