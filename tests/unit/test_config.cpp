@@ -124,9 +124,10 @@ TEST(ConfigValid, MinimalConfigGetsDocumentedDefaults) {
     EXPECT_FALSE(t.target);
     EXPECT_EQ(t.batch_rows, 10000);
     EXPECT_EQ(t.poll_interval, Milliseconds{5000});
+    EXPECT_EQ(t.xmin_full_scan_interval, Milliseconds{60000});
     EXPECT_EQ(c.parallel, 4);
     EXPECT_EQ(c.state_schema, "_syncset");
-    EXPECT_EQ(c.drift.interval, Milliseconds{3600000});
+    EXPECT_EQ(c.drift.interval, Milliseconds{120000});
     EXPECT_TRUE(c.drift.repair);
     EXPECT_EQ(c.schema_changes.drop_column, ChangeAction::keep);
     EXPECT_EQ(c.log.format, LogFormat::text);
@@ -156,6 +157,7 @@ TEST(ConfigValid, EveryKeyReachesItsOwnField) {
   snapshot_chunk_rows: 8
   poll_interval: 9s
   late_commit_window: 10m
+  xmin_full_scan_interval: 11s
 schema_changes: { add_column: stop, drop_column: drop, type_change: stop, rename_column: stop, new_tables: ignore, indexes: ignore }
 drift: { interval: 0, repair: false, max_rows_per_second: 11 }
 )") + std::string(k_base));
@@ -171,6 +173,7 @@ drift: { interval: 0, repair: false, max_rows_per_second: 11 }
     EXPECT_EQ(t.snapshot_chunk_rows, 8);
     EXPECT_EQ(t.poll_interval, Milliseconds{9000});
     EXPECT_EQ(t.late_commit_window, Milliseconds{600000});
+    EXPECT_EQ(t.xmin_full_scan_interval, Milliseconds{11000});
     const SchemaChangePolicy& p = c.schema_changes;
     EXPECT_EQ(p.add_column, ChangeAction::stop);
     EXPECT_EQ(p.drop_column, ChangeAction::drop);
@@ -242,7 +245,8 @@ TEST(ConfigKeys, DefaultsTakesOnlyTheKeysATableCanInherit) {
               std::vector<std::string>{
                   "sync.yaml:9:3: defaults.source: unknown key (expected columns, exclude, "
                   "rename, where, cursor, mode, key, soft_delete, batch_rows, "
-                  "snapshot_chunk_rows, poll_interval or late_commit_window)"});
+                  "snapshot_chunk_rows, poll_interval, late_commit_window or "
+                  "xmin_full_scan_interval)"});
 }
 
 TEST(ConfigKeys, EverySectionChecksItsKeys) {
@@ -328,6 +332,19 @@ TEST(ConfigDurations, ZeroPollIntervalIsRejected) {
     EXPECT_EQ(problems_of(with_table_keys("        poll_interval: 0s\n")),
               std::vector<std::string>{
                   "sync.yaml:8:24: replicas[0].tables[0].poll_interval: must be longer than 0"});
+}
+
+// 0 is the documented way back to a scan on every xmin poll, so it must be accepted; a table's
+// own value replaces the one from defaults.
+TEST(ConfigDurations, ZeroXminFullScanIntervalIsAcceptedAndATableOverridesDefaults) {
+    Config c = config_of(std::string("defaults: {xmin_full_scan_interval: 0}\n") +
+                         with_table_keys("        xmin_full_scan_interval: 2s\n"));
+    EXPECT_EQ(c.defaults.xmin_full_scan_interval, Milliseconds{0});
+    EXPECT_EQ(c.replicas.at(0).tables.at(0).xmin_full_scan_interval, Milliseconds{2000});
+    EXPECT_EQ(problems_of(with_table_keys("        xmin_full_scan_interval: 60\n")),
+              std::vector<std::string>{
+                  "sync.yaml:8:34: replicas[0].tables[0].xmin_full_scan_interval: invalid "
+                  "duration '60' (use a whole number with ms, s, m or h: 500ms, 5s, 10m, 1h)"});
 }
 
 TEST(ConfigDurations, ParseDurationUnits) {

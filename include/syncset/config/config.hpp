@@ -74,6 +74,9 @@ struct TableOptions {
     // Time cursors: how far behind the newest row the stored cursor stays when syncset cannot
     // see other sessions' transaction start times (the role lacks pg_read_all_stats).
     Milliseconds late_commit_window{std::chrono::minutes(5)};
+    // `cursor: xmin`: the longest time between two polls that read the table. In between, a
+    // poll reads it only when the source's write counters for it have moved. 0: every poll.
+    Milliseconds xmin_full_scan_interval{std::chrono::seconds(60)};
 };
 
 struct TableSpec : TableOptions {
@@ -112,7 +115,7 @@ struct SchemaChangePolicy {
 };
 
 struct DriftOptions {
-    Milliseconds interval{std::chrono::hours(1)};  // 0: no periodic scan in the daemon
+    Milliseconds interval{std::chrono::minutes(2)};  // 0: no periodic scan in the daemon
     bool repair = true;
     std::int64_t max_rows_per_second = 200000;  // 0: unlimited
 };
