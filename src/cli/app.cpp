@@ -1,4 +1,4 @@
-#include "syncset/cli/app.hpp"
+#include "cli/app.hpp"
 
 #include <CLI/CLI.hpp>
 

@@ -6,7 +6,7 @@
 #include <iostream>
 #include <memory>
 
-#include "syncset/cli/report.hpp"
+#include "cli/report.hpp"
 #include "syncset/config/validate.hpp"
 #include "syncset/copy/sql.hpp"
 #include "syncset/daemon/daemon.hpp"

@@ -1,4 +1,4 @@
-#include "syncset/cli/app.hpp"
+#include "cli/app.hpp"
 
 int main(int argc, char** argv) {
     return syncset::cli::run(argc, argv);

@@ -1,4 +1,4 @@
-#include "syncset/cli/report.hpp"
+#include "cli/report.hpp"
 
 #include <cstdio>
 

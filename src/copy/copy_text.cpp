@@ -1,4 +1,4 @@
-#include "syncset/copy/copy_text.hpp"
+#include "copy/copy_text.hpp"
 
 #include "syncset/text.hpp"
 

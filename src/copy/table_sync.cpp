@@ -5,7 +5,7 @@
 #include <functional>
 #include <thread>
 
-#include "syncset/copy/copy_text.hpp"
+#include "copy/copy_text.hpp"
 #include "syncset/copy_sql.hpp"
 #include "syncset/db/connection.hpp"
 #include "syncset/db/copy_pipe.hpp"

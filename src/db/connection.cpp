@@ -12,7 +12,7 @@
 
 #include "syncset/db/dsn.hpp"
 #include "syncset/db/errors.hpp"
-#include "syncset/db/session.hpp"
+#include "db/session.hpp"
 #include "syncset/error.hpp"
 #include "syncset/log/log.hpp"
 

@@ -6,7 +6,7 @@
 #include <cctype>
 
 #include "syncset/db/dsn.hpp"
-#include "syncset/db/sqlstate.hpp"
+#include "db/sqlstate.hpp"
 
 namespace syncset::db {
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "syncset/db/dsn.hpp"
-#include "syncset/db/session.hpp"
+#include "db/session.hpp"
 
 namespace syncset::db {
 

@@ -1,4 +1,4 @@
-#include "syncset/db/session.hpp"
+#include "db/session.hpp"
 
 #include "syncset/db/quote.hpp"
 

@@ -1,4 +1,4 @@
-#include "syncset/db/sqlstate.hpp"
+#include "db/sqlstate.hpp"
 
 #include <array>
 

@@ -11,7 +11,7 @@
 #include "syncset/db/connection.hpp"
 #include "syncset/db/dsn.hpp"
 #include "syncset/db/pqxx_connection.hpp"
-#include "syncset/db/session.hpp"
+#include "db/session.hpp"
 #include "syncset/error.hpp"
 
 namespace syncset::test {

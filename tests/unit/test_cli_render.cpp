@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "syncset/cli/report.hpp"
+#include "cli/report.hpp"
 #include "syncset/error.hpp"
 
 namespace syncset::cli {

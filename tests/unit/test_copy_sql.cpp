@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "syncset/config/validate.hpp"
-#include "syncset/copy/copy_text.hpp"
+#include "copy/copy_text.hpp"
 #include "syncset/copy/sql.hpp"
 
 namespace syncset::copy {

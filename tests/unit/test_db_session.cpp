@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "syncset/db/session.hpp"
+#include "db/session.hpp"
 
 namespace syncset::db {
 namespace {

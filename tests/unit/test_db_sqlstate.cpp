@@ -6,7 +6,7 @@
 #include <string>
 
 #include "syncset/db/errors.hpp"
-#include "syncset/db/sqlstate.hpp"
+#include "db/sqlstate.hpp"
 
 namespace syncset::db {
 namespace {
