@@ -64,6 +64,7 @@ enum class TableKey {
     snapshot_chunk_rows,
     poll_interval,
     late_commit_window,
+    xmin_full_scan_interval,
 };
 struct TableKeyName {
     TableKey value;
@@ -85,6 +86,7 @@ constexpr auto k_table_keys = std::to_array<TableKeyName>({
     {TableKey::snapshot_chunk_rows, "snapshot_chunk_rows", true},
     {TableKey::poll_interval, "poll_interval", true},
     {TableKey::late_commit_window, "late_commit_window", true},
+    {TableKey::xmin_full_scan_interval, "xmin_full_scan_interval", true},
 });
 constexpr const auto& enum_table(TableKey) noexcept {
     return k_table_keys;
@@ -607,6 +609,11 @@ void read_table_options(Validator& v, const Node& map, const std::string& path,
                 case TableKey::late_commit_window:
                     if (auto window = v.read_duration(key, value, here, true)) {
                         options.late_commit_window = *window;
+                    }
+                    return;
+                case TableKey::xmin_full_scan_interval:
+                    if (auto interval = v.read_duration(key, value, here, true)) {
+                        options.xmin_full_scan_interval = *interval;
                     }
                     return;
             }
