@@ -94,6 +94,29 @@ bool apply_xmin_batch(state::Progress& progress, XminCycle& cycle, const BatchRe
     return true;
 }
 
+XminScan choose_xmin_scan(const std::optional<WriteCounters>& now,
+                          const std::optional<WriteCounters>& at_last_full,
+                          std::chrono::milliseconds since_last_full,
+                          std::chrono::milliseconds max_interval) noexcept {
+    if (max_interval.count() <= 0) {
+        return XminScan::always;
+    }
+    if (!now) {
+        return XminScan::unknown;
+    }
+    if (!at_last_full) {
+        return XminScan::first;
+    }
+    if (now->inserted < at_last_full->inserted || now->updated < at_last_full->updated ||
+        now->deleted < at_last_full->deleted || now->reset_at != at_last_full->reset_at) {
+        return XminScan::reset;
+    }
+    if (*now != *at_last_full) {
+        return XminScan::changed;
+    }
+    return since_last_full >= max_interval ? XminScan::due : XminScan::skip;
+}
+
 bool needs_bound(const ColumnCycle& cycle) noexcept {
     return !cycle.bound_read;
 }

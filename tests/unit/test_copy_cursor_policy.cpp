@@ -118,7 +118,8 @@ TEST(CursorPolicySnapshot, ATableWithoutAKeyIsCopiedInOneChunk) {
 // ---- xmin ----------------------------------------------------------------------------------
 
 TEST(CursorPolicyXmin, APollReadsFromTheStoredXminAndPagesByKey) {
-    XminCycle cycle{100, {}};
+    XminCycle cycle;
+    cycle.start_xmin = 100;
     EXPECT_EQ(plan_xmin_read(incremental(), cycle).from_xid, 0);
     state::Progress p = incremental({"90"});
     EXPECT_EQ(plan_xmin_read(p, cycle).from_xid, 90);
@@ -130,11 +131,75 @@ TEST(CursorPolicyXmin, APollReadsFromTheStoredXminAndPagesByKey) {
 }
 
 TEST(CursorPolicyXmin, ThePollsLastPageStoresThePollsStartXminNeverTheLargestSeen) {
-    XminCycle cycle{100, {"30"}};
+    XminCycle cycle;
+    cycle.start_xmin = 100;
+    cycle.after_key = {"30"};
     state::Progress p = incremental({"90"});
     EXPECT_TRUE(apply_xmin_batch(p, cycle, batch(1, {"31"}), 3));
     EXPECT_EQ(p.cursor, Strings{"100"});
     EXPECT_EQ(p.cursor_kind, "xmin");
+}
+
+// ---- xmin polls without a scan ------------------------------------------------------------
+
+WriteCounters counters(std::int64_t inserted, std::int64_t updated = 0, std::int64_t deleted = 0,
+                       std::int64_t leaves = 1, std::string reset_at = "") {
+    return WriteCounters{inserted, updated, deleted, leaves, std::move(reset_at)};
+}
+
+constexpr milliseconds k_max{60000};
+
+TEST(CursorPolicyXminScan, UnchangedCountersWithinTheIntervalSkipTheScan) {
+    EXPECT_EQ(choose_xmin_scan(counters(5, 3, 1), counters(5, 3, 1), milliseconds(59999), k_max),
+              XminScan::skip);
+}
+
+// The bound that makes a late statistics flush (or a session with track_counts off) cost
+// delay, never a lost change: however still the counters, the table is read again.
+TEST(CursorPolicyXminScan, UnchangedCountersStillScanOnceTheIntervalHasPassed) {
+    EXPECT_EQ(choose_xmin_scan(counters(5), counters(5), k_max, k_max), XminScan::due);
+    EXPECT_EQ(choose_xmin_scan(counters(5), counters(5), milliseconds(3600000), k_max),
+              XminScan::due);
+}
+
+TEST(CursorPolicyXminScan, AnyCountedWriteScans) {
+    EXPECT_EQ(choose_xmin_scan(counters(6, 3, 1), counters(5, 3, 1), milliseconds(1), k_max),
+              XminScan::changed);
+    EXPECT_EQ(choose_xmin_scan(counters(5, 4, 1), counters(5, 3, 1), milliseconds(1), k_max),
+              XminScan::changed);
+    EXPECT_EQ(choose_xmin_scan(counters(5, 3, 2), counters(5, 3, 1), milliseconds(1), k_max),
+              XminScan::changed);
+    // A partition attached or detached changes what the sums cover.
+    EXPECT_EQ(choose_xmin_scan(counters(5, 3, 1, 3), counters(5, 3, 1, 2), milliseconds(1), k_max),
+              XminScan::changed);
+}
+
+// After a statistics reset (or a crash, which discards them) the counters start again from 0
+// and could climb back to the remembered values with writes in between.
+TEST(CursorPolicyXminScan, CountersThatWentDownOrWereResetScan) {
+    EXPECT_EQ(choose_xmin_scan(counters(4, 9, 9), counters(5, 3, 1), milliseconds(1), k_max),
+              XminScan::reset);
+    EXPECT_EQ(choose_xmin_scan(counters(5, 2, 9), counters(5, 3, 1), milliseconds(1), k_max),
+              XminScan::reset);
+    EXPECT_EQ(choose_xmin_scan(counters(9, 9, 0), counters(5, 3, 1), milliseconds(1), k_max),
+              XminScan::reset);
+    EXPECT_EQ(choose_xmin_scan(counters(5, 3, 1, 1, "1700000000.5"), counters(5, 3, 1),
+                               milliseconds(1), k_max),
+              XminScan::reset);
+}
+
+TEST(CursorPolicyXminScan, UnknownCountersOrNoRememberedFullPollScan) {
+    EXPECT_EQ(choose_xmin_scan(std::nullopt, counters(5), milliseconds(1), k_max),
+              XminScan::unknown);
+    EXPECT_EQ(choose_xmin_scan(std::nullopt, std::nullopt, milliseconds(1), k_max),
+              XminScan::unknown);
+    EXPECT_EQ(choose_xmin_scan(counters(5), std::nullopt, milliseconds(1), k_max),
+              XminScan::first);
+}
+
+TEST(CursorPolicyXminScan, AZeroIntervalScansEveryPoll) {
+    EXPECT_EQ(choose_xmin_scan(counters(5), counters(5), milliseconds(1), milliseconds(0)),
+              XminScan::always);
 }
 
 // ---- column cursors ------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 // so losing one on a restart only means re-reading rows (the upsert is idempotent).
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -18,9 +19,12 @@
 #include <vector>
 
 #include "syncset/copy/sql.hpp"
+#include "syncset/enum_names.hpp"
 #include "syncset/state/progress.hpp"
 
 namespace syncset::copy {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
 
 // The name stored in the state's cursor_kind for a tracking strategy.
 std::string_view tracking_name(ChangeTracking tracking) noexcept;
@@ -57,12 +61,68 @@ void apply_handover(state::Progress& progress, ChangeTracking tracking,
 // incremental (and the table's indexes are built with this last chunk).
 bool apply_snapshot_chunk(state::Progress& progress, const CopySpec& spec, const BatchRead& batch);
 
+// ---- xmin polls without a scan. Finding a table's changed rows by xmin reads the whole table;
+// an unchanged table need not be read at all. Before its first batch a poll reads the table's
+// write counters from the source's cumulative statistics (summed over partitions). Each write
+// adds to them after its transaction commits, when the writing session flushes its statistics,
+// so counters equal to those read before the last full poll mean: nothing committed since that
+// read has been flushed yet. The poll then skips its scan and keeps the stored xmin, so the next
+// full poll reads everything since the last one: a skip delays a change, never loses it.
+// A flush can be late: PostgreSQL 15 flushes a session's counts when it goes idle, but at most
+// once a second (a deferred flush waits for the next idle moment or 10 s of idleness), leaves
+// a contended entry for later until 60 s have passed, and a procedure that commits inside
+// flushes only when it returns; a session with track_counts off counts nothing. Hence the
+// bound: a full poll at least every xmin_full_scan_interval, so a committed change reaches the
+// replica within xmin_full_scan_interval + poll_interval (plus the poll's own time) whatever
+// its statistics do.
+
+struct WriteCounters {
+    std::int64_t inserted = 0;
+    std::int64_t updated = 0;  // HOT updates included
+    std::int64_t deleted = 0;
+    std::int64_t leaves = 0;   // partitions summed; 1 for a plain table
+    std::string reset_at;      // when the database's statistics were last reset ("" never)
+    friend bool operator==(const WriteCounters&, const WriteCounters&) = default;
+};
+
+enum class XminScan {
+    skip,     // the counters have not moved since the last full poll, which is recent enough
+    always,   // xmin_full_scan_interval is 0
+    unknown,  // the counters could not be read or cannot see every write
+    first,    // no full poll remembered (a start, or a new plan)
+    reset,    // a counter went down or the statistics were reset
+    changed,  // writes were counted since
+    due,      // xmin_full_scan_interval has passed since the last full poll read its counters
+};
+inline constexpr auto k_xmin_scan_names = std::to_array<EnumName<XminScan>>(
+    {{XminScan::skip, "skip"},
+     {XminScan::always, "always"},
+     {XminScan::unknown, "unknown"},
+     {XminScan::first, "first"},
+     {XminScan::reset, "reset"},
+     {XminScan::changed, "changed"},
+     {XminScan::due, "due"}});
+constexpr const auto& enum_table(XminScan) noexcept {
+    return k_xmin_scan_names;
+}
+
+// Whether this xmin poll scans. `now`: the counters just read (nullopt: unknown);
+// `at_last_full`: those read before the last full poll that caught up (nullopt: none), which
+// was `since_last_full` ago; `max_interval`: xmin_full_scan_interval.
+XminScan choose_xmin_scan(const std::optional<WriteCounters>& now,
+                          const std::optional<WriteCounters>& at_last_full,
+                          std::chrono::milliseconds since_last_full,
+                          std::chrono::milliseconds max_interval) noexcept;
+
 // ---- xmin: each poll reads the rows written by transactions at or after the previous poll's
 // snapshot xmin, paging by key; the poll's own xmin is stored with its last page.
 
 struct XminCycle {
     std::optional<std::int64_t> start_xmin;  // this poll's snapshot xmin (64-bit), read first
     std::vector<std::string> after_key;      // paging within the poll
+    // The write counters read before the poll's first batch (nullopt: unknown), and when.
+    std::optional<WriteCounters> counters;
+    SteadyTime counters_at{};
 };
 struct XminRead {
     std::int64_t from_xid = 0;
@@ -100,8 +160,6 @@ bool apply_column_batch(state::Progress& progress, ColumnCycle& cycle, const Cop
 
 // ---- The sequence rule: a value seen by a poll is safe once every client transaction open
 // after that poll's read has ended.
-
-using SteadyTime = std::chrono::steady_clock::time_point;
 
 // Client transactions open at some moment, as `pid@xact_start` (a pid alone may be reused).
 // A transaction that took a sequence value but has not written yet has no xid, so the
