@@ -249,6 +249,7 @@ std::vector<std::string> TableSync::read_handover_cursor(db::Connection& source,
 StepResult TableSync::snapshot_step(db::Connection& source, db::Connection& replica,
                                     const std::atomic<bool>* stop) {
     const SnapshotRead read = plan_snapshot_read(m_progress);
+    m_full_scan_counters.reset();  // the first poll after a (re-)copy scans
     if (read.handover) {
         apply_handover(m_progress, m_spec.cursor, read_handover_cursor(source, stop));
     }
@@ -344,9 +345,85 @@ bool TableSync::read_xmin_readable(db::Connection& source) {
     return readable;
 }
 
+std::optional<WriteCounters> TableSync::read_write_counters(db::Connection& source) {
+    if (m_counters_failed) {
+        return std::nullopt;
+    }
+    db::Result r;
+    try {
+        r = source.exec_params(sql::k_read_write_counters_sql, {m_spec.source_table});
+    } catch (const Error& e) {
+        if (e.retryable()) {
+            throw;
+        }
+        // A role denied the statistics functions still syncs, by scanning every poll.
+        m_counters_failed = true;
+        log::warn("cannot read the table's write counters: every xmin poll reads the whole table",
+                  {{"replica", m_replica},
+                   {"source", m_source_name},
+                   {"target", m_target_name},
+                   {"error", e.what()}});
+        return std::nullopt;
+    }
+    if (r.is_null(0, 0)) {
+        return std::nullopt;
+    }
+    return WriteCounters{parse_int64(r.value(0, 0)), parse_int64(r.value(0, 1)),
+                         parse_int64(r.value(0, 2)), parse_int64(r.value(0, 3)),
+                         std::string(r.value(0, 4))};
+}
+
+XminScan TableSync::choose_scan(db::Connection& source) {
+    const auto max_interval = m_plan.spec->xmin_full_scan_interval;
+    m_xmin.counters_at = std::chrono::steady_clock::now();
+    m_xmin.counters = max_interval.count() > 0 ? read_write_counters(source) : std::nullopt;
+    const XminScan scan =
+        choose_xmin_scan(m_xmin.counters, m_full_scan_counters,
+                         std::chrono::duration_cast<std::chrono::milliseconds>(
+                             m_xmin.counters_at - m_full_scan_at),
+                         max_interval);
+    if (!m_technique_logged) {
+        m_technique_logged = true;
+        const log::Fields fields = {{"replica", m_replica},
+                                    {"source", m_source_name},
+                                    {"target", m_target_name},
+                                    {"xmin_full_scan_interval_ms", max_interval.count()}};
+        if (max_interval.count() == 0) {
+            log::info("xmin: every poll reads the whole table", fields);
+        } else if (!m_xmin.counters) {
+            log::info("xmin: the table's write counters cannot show every write (track_counts "
+                      "off, or a partition that is not a plain table): every poll reads the "
+                      "whole table",
+                      fields);
+        } else {
+            log::info("xmin: a poll reads the table only when its write counters moved, and at "
+                      "least every xmin_full_scan_interval",
+                      fields);
+        }
+    }
+    if (scan != XminScan::skip) {
+        log::debug("xmin poll reads the table", {{"replica", m_replica},
+                                                  {"source", m_source_name},
+                                                  {"target", m_target_name},
+                                                  {"reason", name_of(scan)}});
+    }
+    return scan;
+}
+
 StepResult TableSync::xmin_step(db::Connection& source, db::Connection& replica,
                                 const std::atomic<bool>* stop) {
     if (!m_xmin.start_xmin) {
+        // The counters are read before the poll's snapshot: a write committed before this
+        // read is in the snapshot; one committed after it has an xid at or after the xmin
+        // stored below, and moves the counters once its session flushes its statistics.
+        if (choose_scan(source) == XminScan::skip) {
+            // Nothing counted since the last full poll: no scan, the stored xmin stays (so the
+            // next full poll reads from there), and the unchanged checkpoint is committed,
+            // which marks the table's loop alive (last_success) for status, check and drift.
+            replica.begin();
+            commit_batch(replica, 0);
+            return StepResult{true, 0, 0};
+        }
         m_xmin.start_xmin = read_snapshot_xmin(source);
     }
     const XminRead read = plan_xmin_read(m_progress, m_xmin);
@@ -354,6 +431,10 @@ StepResult TableSync::xmin_step(db::Connection& source, db::Connection& replica,
                                      replica, stop);
     const bool caught_up = apply_xmin_batch(m_progress, m_xmin, copied.read, m_spec.batch_rows);
     commit_batch(replica, static_cast<std::int64_t>(copied.rows));
+    if (caught_up) {
+        m_full_scan_counters = m_xmin.counters;
+        m_full_scan_at = m_xmin.counters_at;
+    }
     return StepResult{caught_up, copied.rows, copied.bytes};
 }
 

@@ -77,6 +77,10 @@ class TableSync {
     void advance_sequence_cursor(db::Connection& source, db::Connection& replica);
     OpenTransactions read_open_transactions(db::Connection& source);
     bool read_xmin_readable(db::Connection& source);
+    // The table's write counters on the source; nullopt when they cannot show every write.
+    std::optional<WriteCounters> read_write_counters(db::Connection& source);
+    // An xmin poll's first step: whether it scans (the counters are read first).
+    XminScan choose_scan(db::Connection& source);
     void ensure_stage(db::Connection& replica);
     // Writes the checkpoint and commits; `before_commit` runs between the two.
     void commit_batch(db::Connection& replica, std::int64_t rows_added,
@@ -98,6 +102,12 @@ class TableSync {
     // Kept across cycles, in memory only: a restart just re-reads from the stored cursor.
     SequenceWatch m_sequence;
     std::optional<bool> m_xmin_readable;  // read once
+    // The write counters read before the last full xmin poll that caught up, and when: an xmin
+    // poll that finds them unchanged skips its scan (cursor_policy.hpp). A restart or a new
+    // plan forgets them, so its first poll scans.
+    std::optional<WriteCounters> m_full_scan_counters;
+    SteadyTime m_full_scan_at{};
+    bool m_counters_failed = false;  // reading them failed (not retryably): not tried again
     bool m_technique_logged = false;
     std::optional<std::string> m_prefetched;  // a snapshot chunk COPY already streaming
 };
