@@ -256,32 +256,37 @@ class Daemon {
     void work() {
         WorkerConnections connections;
         std::mt19937_64 random(std::random_device{}());
-        while (true) {
-            std::size_t index = 0;
-            {
-                std::unique_lock lock(m_mutex);
-                while (true) {
-                    if (m_finished || m_signals.stop) {
-                        return;
-                    }
-                    if (!m_paused) {
-                        if (auto due = m_schedule.take_due(Clock::now())) {
-                            index = *due;
-                            break;
-                        }
-                    }
-                    m_wake.wait_for(lock, milliseconds(100));
-                }
-                ++m_active;
-            }
+        while (auto index = take_job([this] { return m_schedule.take_due(Clock::now()); },
+                                     milliseconds(100))) {
             // The job list is replaced only while every worker is paused (m_active == 0).
-            run_cycle(index, m_jobs[index], connections, random);
-            {
-                std::lock_guard lock(m_mutex);
-                --m_active;
-            }
-            m_wake.notify_all();
+            run_cycle(*index, m_jobs[*index], connections, random);
+            job_done();
         }
+    }
+
+    // Waits until `pick` (called under m_mutex while the workers are not paused) returns a
+    // job, counted active until job_done(); nullopt once the daemon stops.
+    template <typename Pick>
+    std::optional<std::size_t> take_job(Pick&& pick, milliseconds idle_wait) {
+        std::unique_lock lock(m_mutex);
+        while (!m_finished && !m_signals.stop) {
+            if (!m_paused) {
+                if (std::optional<std::size_t> index = pick()) {
+                    ++m_active;
+                    return index;
+                }
+            }
+            m_wake.wait_for(lock, idle_wait);
+        }
+        return std::nullopt;
+    }
+
+    void job_done() {
+        {
+            std::lock_guard lock(m_mutex);
+            --m_active;
+        }
+        m_wake.notify_all();
     }
 
     void run_cycle(std::size_t index, Job& job, WorkerConnections& connections,
@@ -384,30 +389,15 @@ class Daemon {
     // the replica (with drift.repair).
     void scan_drift() {
         WorkerConnections connections;
-        while (true) {
-            std::size_t index = 0;
-            {
-                std::unique_lock lock(m_mutex);
-                while (true) {
-                    if (m_finished || m_signals.stop) {
-                        return;
-                    }
-                    if (!m_paused && m_config.drift.interval.count() > 0) {
-                        if (auto due = next_drift_job(Clock::now())) {
-                            index = *due;
-                            break;
-                        }
-                    }
-                    m_wake.wait_for(lock, milliseconds(500));
-                }
-                ++m_active;  // the job list stays while a scan runs (pause_workers waits)
+        auto pick = [this]() -> std::optional<std::size_t> {
+            if (m_config.drift.interval.count() <= 0) {
+                return std::nullopt;
             }
-            scan_table(m_jobs[index], connections);
-            {
-                std::lock_guard lock(m_mutex);
-                --m_active;
-            }
-            m_wake.notify_all();
+            return next_drift_job(Clock::now());
+        };
+        while (auto index = take_job(pick, milliseconds(500))) {
+            scan_table(m_jobs[*index], connections);  // the job list stays while it runs
+            job_done();
         }
     }
 
