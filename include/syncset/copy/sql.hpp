@@ -15,7 +15,8 @@ namespace syncset::copy {
 
 // How a table's changes are found after its snapshot.
 enum class ChangeTracking {
-    xmin,      // rows whose xmin is at or after the previous poll's snapshot xmin (full scan)
+    xmin,      // rows whose xmin is at or after the last full poll's snapshot xmin (a full
+               // scan, skipped while the table's write counters stand still)
     none,      // full refresh every poll, deleting rows that are gone
     time,      // a timestamp(tz) or date column set from the clock: capped by open transactions
     sequence,  // any other ordered column: advanced only past transactions that have ended
