@@ -63,8 +63,7 @@ void apply_handover(state::Progress& progress, ChangeTracking tracking,
     progress.cursor_kind = std::string(tracking_name(tracking));
 }
 
-bool apply_snapshot_chunk(state::Progress& progress, const CopySpec& spec,
-                          const BatchRead& batch) {
+bool apply_snapshot_chunk(state::Progress& progress, const CopySpec& spec, const BatchRead& batch) {
     const bool done = spec.key_count == 0 || !full(batch, spec.snapshot_chunk_rows);
     if (done) {
         progress.snapshot_position.clear();
@@ -97,6 +96,7 @@ bool apply_xmin_batch(state::Progress& progress, XminCycle& cycle, const BatchRe
 XminScan choose_xmin_scan(const std::optional<WriteCounters>& now,
                           const std::optional<WriteCounters>& at_last_full,
                           std::chrono::milliseconds since_last_full,
+                          std::chrono::milliseconds since_moved,
                           std::chrono::milliseconds max_interval) noexcept {
     if (max_interval.count() <= 0) {
         return XminScan::always;
@@ -114,7 +114,26 @@ XminScan choose_xmin_scan(const std::optional<WriteCounters>& now,
     if (*now != *at_last_full) {
         return XminScan::changed;
     }
-    return since_last_full >= max_interval ? XminScan::due : XminScan::skip;
+    if (since_last_full >= max_interval) {
+        return XminScan::due;
+    }
+    return since_moved < k_xmin_settle ? XminScan::settling : XminScan::skip;
+}
+
+bool counters_moved(XminScan scan) noexcept {
+    switch (scan) {
+        case XminScan::reset:
+        case XminScan::changed:
+            return true;
+        case XminScan::skip:
+        case XminScan::always:
+        case XminScan::unknown:
+        case XminScan::first:
+        case XminScan::settling:
+        case XminScan::due:
+            return false;
+    }
+    return false;
 }
 
 bool needs_bound(const ColumnCycle& cycle) noexcept {

@@ -43,9 +43,8 @@ TableSync::TableSync(std::string replica, std::string state_schema, plan::TableP
       m_label(m_source_name + " -> " + m_target_name) {}
 
 void TableSync::begin_cycle(db::Connection& replica) {
-    auto progress =
-        state::read_table_progress(replica, m_state_schema, m_plan.target_schema,
-                                   m_plan.target_name);
+    auto progress = state::read_table_progress(replica, m_state_schema, m_plan.target_schema,
+                                               m_plan.target_name);
     if (!progress) {
         m_loaded = false;
         throw Error(ErrorCode::internal,
@@ -186,7 +185,8 @@ std::optional<Bound> TableSync::read_bound(db::Connection& source) {
     // ended since. Nothing can commit behind it any more.
     std::optional<std::vector<std::string>> safe;
     if (!m_sequence.empty()) {
-        safe = m_sequence.pop_safe(read_open_transactions(source), std::chrono::steady_clock::now());
+        safe =
+            m_sequence.pop_safe(read_open_transactions(source), std::chrono::steady_clock::now());
     }
     if (!m_technique_logged) {
         m_technique_logged = true;
@@ -377,11 +377,15 @@ XminScan TableSync::choose_scan(db::Connection& source) {
     const auto max_interval = m_plan.spec->xmin_full_scan_interval;
     m_xmin.counters_at = std::chrono::steady_clock::now();
     m_xmin.counters = max_interval.count() > 0 ? read_write_counters(source) : std::nullopt;
-    const XminScan scan =
-        choose_xmin_scan(m_xmin.counters, m_full_scan_counters,
-                         std::chrono::duration_cast<std::chrono::milliseconds>(
-                             m_xmin.counters_at - m_full_scan_at),
-                         max_interval);
+    using std::chrono::duration_cast;
+    using std::chrono::milliseconds;
+    const XminScan scan = choose_xmin_scan(
+        m_xmin.counters, m_full_scan_counters,
+        duration_cast<milliseconds>(m_xmin.counters_at - m_full_scan_at),
+        duration_cast<milliseconds>(m_xmin.counters_at - m_counters_moved_at), max_interval);
+    if (counters_moved(scan)) {
+        m_counters_moved_at = m_xmin.counters_at;
+    }
     if (!m_technique_logged) {
         m_technique_logged = true;
         const log::Fields fields = {{"replica", m_replica},
@@ -391,21 +395,23 @@ XminScan TableSync::choose_scan(db::Connection& source) {
         if (max_interval.count() == 0) {
             log::info("xmin: every poll reads the whole table", fields);
         } else if (!m_xmin.counters) {
-            log::info("xmin: the table's write counters cannot show every write (track_counts "
-                      "off, or a partition that is not a plain table): every poll reads the "
-                      "whole table",
-                      fields);
+            log::info(
+                "xmin: the table's write counters cannot show every write (track_counts "
+                "off, or a partition that is not a plain table): every poll reads the "
+                "whole table",
+                fields);
         } else {
-            log::info("xmin: a poll reads the table only when its write counters moved, and at "
-                      "least every xmin_full_scan_interval",
-                      fields);
+            log::info(
+                "xmin: a poll reads the table only when its write counters moved, and at "
+                "least every xmin_full_scan_interval",
+                fields);
         }
     }
     if (scan != XminScan::skip) {
         log::debug("xmin poll reads the table", {{"replica", m_replica},
-                                                  {"source", m_source_name},
-                                                  {"target", m_target_name},
-                                                  {"reason", name_of(scan)}});
+                                                 {"source", m_source_name},
+                                                 {"target", m_target_name},
+                                                 {"reason", name_of(scan)}});
     }
     return scan;
 }
@@ -427,8 +433,8 @@ StepResult TableSync::xmin_step(db::Connection& source, db::Connection& replica,
         m_xmin.start_xmin = read_snapshot_xmin(source);
     }
     const XminRead read = plan_xmin_read(m_progress, m_xmin);
-    PipeResult copied = staged_batch(source, build_xmin_copy(m_spec, read.from_xid, read.after_key),
-                                     replica, stop);
+    PipeResult copied =
+        staged_batch(source, build_xmin_copy(m_spec, read.from_xid, read.after_key), replica, stop);
     const bool caught_up = apply_xmin_batch(m_progress, m_xmin, copied.read, m_spec.batch_rows);
     commit_batch(replica, static_cast<std::int64_t>(copied.rows));
     if (caught_up) {

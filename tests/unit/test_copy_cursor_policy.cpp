@@ -148,58 +148,75 @@ WriteCounters counters(std::int64_t inserted, std::int64_t updated = 0, std::int
 }
 
 constexpr milliseconds k_max{60000};
+constexpr milliseconds k_settled{11000};  // since the counters last moved
 
-TEST(CursorPolicyXminScan, UnchangedCountersWithinTheIntervalSkipTheScan) {
-    EXPECT_EQ(choose_xmin_scan(counters(5, 3, 1), counters(5, 3, 1), milliseconds(59999), k_max),
-              XminScan::skip);
+XminScan choose(const std::optional<WriteCounters>& now,
+                const std::optional<WriteCounters>& at_last_full, milliseconds since_last_full,
+                milliseconds since_moved = k_settled, milliseconds max_interval = k_max) {
+    return choose_xmin_scan(now, at_last_full, since_last_full, since_moved, max_interval);
+}
+
+TEST(CursorPolicyXminScan, UnchangedSettledCountersWithinTheIntervalSkipTheScan) {
+    EXPECT_EQ(choose(counters(5, 3, 1), counters(5, 3, 1), milliseconds(59999)), XminScan::skip);
 }
 
 // The bound that makes a late statistics flush (or a session with track_counts off) cost
 // delay, never a lost change: however still the counters, the table is read again.
 TEST(CursorPolicyXminScan, UnchangedCountersStillScanOnceTheIntervalHasPassed) {
-    EXPECT_EQ(choose_xmin_scan(counters(5), counters(5), k_max, k_max), XminScan::due);
-    EXPECT_EQ(choose_xmin_scan(counters(5), counters(5), milliseconds(3600000), k_max),
-              XminScan::due);
+    EXPECT_EQ(choose(counters(5), counters(5), k_max), XminScan::due);
+    EXPECT_EQ(choose(counters(5), counters(5), milliseconds(3600000)), XminScan::due);
+}
+
+// A session that has just flushed holds writes it makes within the next second back for up to
+// 10 s (PostgreSQL 15): polls keep reading the table until the counters have stood still that
+// long, so the rest of a burst is not left to the next full scan.
+TEST(CursorPolicyXminScan, PollsKeepScanningUntilTheCountersHaveSettled) {
+    EXPECT_EQ(choose(counters(5), counters(5), milliseconds(200), milliseconds(10999)),
+              XminScan::settling);
+    EXPECT_EQ(choose(counters(5), counters(5), milliseconds(200), k_xmin_settle), XminScan::skip);
 }
 
 TEST(CursorPolicyXminScan, AnyCountedWriteScans) {
-    EXPECT_EQ(choose_xmin_scan(counters(6, 3, 1), counters(5, 3, 1), milliseconds(1), k_max),
-              XminScan::changed);
-    EXPECT_EQ(choose_xmin_scan(counters(5, 4, 1), counters(5, 3, 1), milliseconds(1), k_max),
-              XminScan::changed);
-    EXPECT_EQ(choose_xmin_scan(counters(5, 3, 2), counters(5, 3, 1), milliseconds(1), k_max),
-              XminScan::changed);
+    EXPECT_EQ(choose(counters(6, 3, 1), counters(5, 3, 1), milliseconds(1)), XminScan::changed);
+    EXPECT_EQ(choose(counters(5, 4, 1), counters(5, 3, 1), milliseconds(1)), XminScan::changed);
+    EXPECT_EQ(choose(counters(5, 3, 2), counters(5, 3, 1), milliseconds(1)), XminScan::changed);
     // A partition attached or detached changes what the sums cover.
-    EXPECT_EQ(choose_xmin_scan(counters(5, 3, 1, 3), counters(5, 3, 1, 2), milliseconds(1), k_max),
+    EXPECT_EQ(choose(counters(5, 3, 1, 3), counters(5, 3, 1, 2), milliseconds(1)),
               XminScan::changed);
 }
 
 // After a statistics reset (or a crash, which discards them) the counters start again from 0
 // and could climb back to the remembered values with writes in between.
 TEST(CursorPolicyXminScan, CountersThatWentDownOrWereResetScan) {
-    EXPECT_EQ(choose_xmin_scan(counters(4, 9, 9), counters(5, 3, 1), milliseconds(1), k_max),
-              XminScan::reset);
-    EXPECT_EQ(choose_xmin_scan(counters(5, 2, 9), counters(5, 3, 1), milliseconds(1), k_max),
-              XminScan::reset);
-    EXPECT_EQ(choose_xmin_scan(counters(9, 9, 0), counters(5, 3, 1), milliseconds(1), k_max),
-              XminScan::reset);
-    EXPECT_EQ(choose_xmin_scan(counters(5, 3, 1, 1, "1700000000.5"), counters(5, 3, 1),
-                               milliseconds(1), k_max),
+    EXPECT_EQ(choose(counters(4, 9, 9), counters(5, 3, 1), milliseconds(1)), XminScan::reset);
+    EXPECT_EQ(choose(counters(5, 2, 9), counters(5, 3, 1), milliseconds(1)), XminScan::reset);
+    EXPECT_EQ(choose(counters(9, 9, 0), counters(5, 3, 1), milliseconds(1)), XminScan::reset);
+    EXPECT_EQ(choose(counters(5, 3, 1, 1, "1700000000.5"), counters(5, 3, 1), milliseconds(1)),
               XminScan::reset);
 }
 
 TEST(CursorPolicyXminScan, UnknownCountersOrNoRememberedFullPollScan) {
-    EXPECT_EQ(choose_xmin_scan(std::nullopt, counters(5), milliseconds(1), k_max),
-              XminScan::unknown);
-    EXPECT_EQ(choose_xmin_scan(std::nullopt, std::nullopt, milliseconds(1), k_max),
-              XminScan::unknown);
-    EXPECT_EQ(choose_xmin_scan(counters(5), std::nullopt, milliseconds(1), k_max),
-              XminScan::first);
+    EXPECT_EQ(choose(std::nullopt, counters(5), milliseconds(1)), XminScan::unknown);
+    EXPECT_EQ(choose(std::nullopt, std::nullopt, milliseconds(1)), XminScan::unknown);
+    EXPECT_EQ(choose(counters(5), std::nullopt, milliseconds(1)), XminScan::first);
 }
 
 TEST(CursorPolicyXminScan, AZeroIntervalScansEveryPoll) {
-    EXPECT_EQ(choose_xmin_scan(counters(5), counters(5), milliseconds(1), milliseconds(0)),
+    EXPECT_EQ(choose(counters(5), counters(5), milliseconds(1), k_settled, milliseconds(0)),
               XminScan::always);
+}
+
+// Only a poll that found the counters moved starts the settling time again; settling and due
+// polls do not extend it, and a first poll (after a start) has seen nothing move.
+TEST(CursorPolicyXminScan, OnlyMovedCountersStartTheSettlingTime) {
+    EXPECT_TRUE(counters_moved(XminScan::changed));
+    EXPECT_TRUE(counters_moved(XminScan::reset));
+    EXPECT_FALSE(counters_moved(XminScan::first));
+    EXPECT_FALSE(counters_moved(XminScan::settling));
+    EXPECT_FALSE(counters_moved(XminScan::due));
+    EXPECT_FALSE(counters_moved(XminScan::skip));
+    EXPECT_FALSE(counters_moved(XminScan::unknown));
+    EXPECT_FALSE(counters_moved(XminScan::always));
 }
 
 // ---- column cursors ------------------------------------------------------------------------

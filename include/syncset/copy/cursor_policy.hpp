@@ -69,50 +69,64 @@ bool apply_snapshot_chunk(state::Progress& progress, const CopySpec& spec, const
 // read has been flushed yet. The poll then skips its scan and keeps the stored xmin, so the next
 // full poll reads everything since the last one: a skip delays a change, never loses it.
 // A flush can be late: PostgreSQL 15 flushes a session's counts when it goes idle, but at most
-// once a second (a deferred flush waits for the next idle moment or 10 s of idleness), leaves
-// a contended entry for later until 60 s have passed, and a procedure that commits inside
-// flushes only when it returns; a session with track_counts off counts nothing. Hence the
-// bound: a full poll at least every xmin_full_scan_interval, so a committed change reaches the
-// replica within xmin_full_scan_interval + poll_interval (plus the poll's own time) whatever
-// its statistics do.
+// once a second (a deferred flush waits for the next idle moment a second on, or 10 s of
+// idleness), leaves a contended entry for later until 60 s have passed, and a procedure that
+// commits inside flushes only when it returns; a session with track_counts off counts nothing.
+// So after the counters move, polls keep scanning for k_xmin_settle: a session that has just
+// flushed writes to this table holds any it made within the next second back for at most
+// 10 s. And whatever the statistics do, a full poll runs at least every
+// xmin_full_scan_interval: a committed change reaches the replica within
+// xmin_full_scan_interval + poll_interval (plus the poll's own time).
 
 struct WriteCounters {
     std::int64_t inserted = 0;
     std::int64_t updated = 0;  // HOT updates included
     std::int64_t deleted = 0;
-    std::int64_t leaves = 0;   // partitions summed; 1 for a plain table
-    std::string reset_at;      // when the database's statistics were last reset ("" never)
+    std::int64_t leaves = 0;  // partitions summed; 1 for a plain table
+    std::string reset_at;     // when the database's statistics were last reset ("" never)
     friend bool operator==(const WriteCounters&, const WriteCounters&) = default;
 };
 
+// PGSTAT_MIN_INTERVAL + PGSTAT_IDLE_INTERVAL: the longest a flush deferred because the session
+// flushed less than a second before waits while the session is idle.
+inline constexpr std::chrono::milliseconds k_xmin_settle{11000};
+
 enum class XminScan {
-    skip,     // the counters have not moved since the last full poll, which is recent enough
-    always,   // xmin_full_scan_interval is 0
-    unknown,  // the counters could not be read or cannot see every write
-    first,    // no full poll remembered (a start, or a new plan)
-    reset,    // a counter went down or the statistics were reset
-    changed,  // writes were counted since
-    due,      // xmin_full_scan_interval has passed since the last full poll read its counters
+    skip,      // the counters have not moved since the last full poll, which is recent enough
+    always,    // xmin_full_scan_interval is 0
+    unknown,   // the counters could not be read or cannot see every write
+    first,     // no full poll remembered (a start, or a new plan)
+    reset,     // a counter went down or the statistics were reset
+    changed,   // writes were counted since
+    settling,  // they moved less than k_xmin_settle ago: later writes may not be counted yet
+    due,       // xmin_full_scan_interval has passed since the last full poll read its counters
 };
-inline constexpr auto k_xmin_scan_names = std::to_array<EnumName<XminScan>>(
-    {{XminScan::skip, "skip"},
-     {XminScan::always, "always"},
-     {XminScan::unknown, "unknown"},
-     {XminScan::first, "first"},
-     {XminScan::reset, "reset"},
-     {XminScan::changed, "changed"},
-     {XminScan::due, "due"}});
+inline constexpr auto k_xmin_scan_names =
+    std::to_array<EnumName<XminScan>>({{XminScan::skip, "skip"},
+                                       {XminScan::always, "always"},
+                                       {XminScan::unknown, "unknown"},
+                                       {XminScan::first, "first"},
+                                       {XminScan::reset, "reset"},
+                                       {XminScan::changed, "changed"},
+                                       {XminScan::settling, "settling"},
+                                       {XminScan::due, "due"}});
 constexpr const auto& enum_table(XminScan) noexcept {
     return k_xmin_scan_names;
 }
 
 // Whether this xmin poll scans. `now`: the counters just read (nullopt: unknown);
 // `at_last_full`: those read before the last full poll that caught up (nullopt: none), which
-// was `since_last_full` ago; `max_interval`: xmin_full_scan_interval.
+// was `since_last_full` ago; `since_moved`: since a poll last found them moved;
+// `max_interval`: xmin_full_scan_interval.
 XminScan choose_xmin_scan(const std::optional<WriteCounters>& now,
                           const std::optional<WriteCounters>& at_last_full,
                           std::chrono::milliseconds since_last_full,
+                          std::chrono::milliseconds since_moved,
                           std::chrono::milliseconds max_interval) noexcept;
+// True for the choices that found the counters moved since the last full poll: the poll's
+// time starts a new k_xmin_settle. A first poll has seen no move (its scan reads every write
+// committed before it, counted or not).
+bool counters_moved(XminScan scan) noexcept;
 
 // ---- xmin: each poll reads the rows written by transactions at or after the previous poll's
 // snapshot xmin, paging by key; the poll's own xmin is stored with its last page.

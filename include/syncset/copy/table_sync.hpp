@@ -107,7 +107,8 @@ class TableSync {
     // plan forgets them, so its first poll scans.
     std::optional<WriteCounters> m_full_scan_counters;
     SteadyTime m_full_scan_at{};
-    bool m_counters_failed = false;  // reading them failed (not retryably): not tried again
+    SteadyTime m_counters_moved_at{};  // the last poll that found them moved
+    bool m_counters_failed = false;    // reading them failed (not retryably): not tried again
     bool m_technique_logged = false;
     std::optional<std::string> m_prefetched;  // a snapshot chunk COPY already streaming
 };
