@@ -34,8 +34,7 @@ class JsonWriter {
     JsonWriter& value(const char* text) { return value(std::string_view(text)); }
     JsonWriter& value(bool flag);
     template <typename T>
-        requires(std::is_integral_v<T> && !std::is_same_v<T, bool>)
-    JsonWriter& value(T number) {
+    requires(std::is_integral_v<T> && !std::is_same_v<T, bool>) JsonWriter& value(T number) {
         return raw(std::to_string(number));
     }
     // `number` with exactly `decimals` digits after the point (printf "%.*f"); null when it is

@@ -27,7 +27,6 @@ bool is_null_word(std::string_view word) noexcept {
 
 }  // namespace
 
-
 std::int64_t parse_int64(std::string_view text) noexcept {
     std::int64_t value = 0;
     std::from_chars(text.data(), text.data() + text.size(), value);

@@ -160,8 +160,8 @@ CopySpec build_copy_spec(const plan::TablePlan& plan) {
             // Columns set from the database clock take the open-transaction bound; anything
             // else (ids from sequences, numbers, text) the wait for open transactions.
             const bool is_timestamp = it->type.rfind("timestamp", 0) == 0;
-            spec.cursor =
-                is_timestamp || it->type == "date" ? ChangeTracking::time : ChangeTracking::sequence;
+            spec.cursor = is_timestamp || it->type == "date" ? ChangeTracking::time
+                                                             : ChangeTracking::sequence;
             spec.cursor_type = it->type;
             auto in_key =
                 std::find_if(spec.columns.begin(), spec.columns.end(),

@@ -10,9 +10,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "db/session.hpp"
 #include "syncset/db/dsn.hpp"
 #include "syncset/db/errors.hpp"
-#include "db/session.hpp"
 #include "syncset/error.hpp"
 #include "syncset/log/log.hpp"
 
@@ -135,9 +135,8 @@ void Connection::receive_notice(void* self, const PGresult* notice) noexcept {
         if (level == "WARNING") {
             log::warn("server warning", {{"role", connection->m_role}, {"message", message}});
         } else {
-            log::debug("server notice", {{"role", connection->m_role},
-                                         {"severity", level},
-                                         {"message", message}});
+            log::debug("server notice",
+                       {{"role", connection->m_role}, {"severity", level}, {"message", message}});
         }
     } catch (...) {
         // A notice is never worth an exception, least of all inside libpq.

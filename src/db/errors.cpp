@@ -5,8 +5,8 @@
 #include <array>
 #include <cctype>
 
-#include "syncset/db/dsn.hpp"
 #include "db/sqlstate.hpp"
+#include "syncset/db/dsn.hpp"
 
 namespace syncset::db {
 

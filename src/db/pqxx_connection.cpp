@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <vector>
 
-#include "syncset/db/dsn.hpp"
 #include "db/session.hpp"
+#include "syncset/db/dsn.hpp"
 
 namespace syncset::db {
 

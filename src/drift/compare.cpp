@@ -170,8 +170,8 @@ std::string piece_of_row(const copy::CopySpec& spec, Side side,
     }
     std::string bucket = "CASE";
     for (std::size_t i = 0; i < boundaries.size(); ++i) {
-        bucket += " WHEN " + key_tuple(spec, side) + " < " + key_value(spec, boundaries[i], &params) +
-                  " THEN " + std::to_string(i);
+        bucket += " WHEN " + key_tuple(spec, side) + " < " +
+                  key_value(spec, boundaries[i], &params) + " THEN " + std::to_string(i);
     }
     return bucket + " ELSE " + std::to_string(boundaries.size()) + " END";
 }
@@ -415,12 +415,13 @@ Query build_split_summary_in_flight(const copy::CopySpec& spec, const KeyRange& 
     }
     // Last, the whole range as build_range_summary counts it (rows in flight included), for
     // other replicas of the same selection to reuse.
-    q.sql = "SELECT " + piece_sums(boundaries.size() + 1, " AND k AND NOT f") + flagged +
-            ", count(*) FILTER (WHERE k), coalesce(sum(h) FILTER (WHERE k), 0)::text FROM (SELECT " + bucket + ", " + row_hash(spec, Side::source) + ", " + kept +
-            ", coalesce(" + in_flight + ", false), " + join(keys, ", ") + " FROM " +
-            spec.source_table +
-            where_clause(range_conditions(spec, Side::source, range, &q.params)) + ") AS s(b, h, k, f, " +
-            join(key_aliases, ", ") + ")";
+    q.sql =
+        "SELECT " + piece_sums(boundaries.size() + 1, " AND k AND NOT f") + flagged +
+        ", count(*) FILTER (WHERE k), coalesce(sum(h) FILTER (WHERE k), 0)::text FROM (SELECT " +
+        bucket + ", " + row_hash(spec, Side::source) + ", " + kept + ", coalesce(" + in_flight +
+        ", false), " + join(keys, ", ") + " FROM " + spec.source_table +
+        where_clause(range_conditions(spec, Side::source, range, &q.params)) +
+        ") AS s(b, h, k, f, " + join(key_aliases, ", ") + ")";
     return q;
 }
 

@@ -301,8 +301,8 @@ class Scanner {
     // (the whole table), the plain answer also goes to the SourceCache for other replicas.
     InFlightPieces in_flight_pieces(const KeyRange& range, const Keys& cuts, const Query* plain) {
         const auto started = Clock::now();
-        db::Result r = query(Side::source,
-                             build_split_summary_in_flight(m_spec, range, cuts, *m_in_flight), true);
+        db::Result r = query(
+            Side::source, build_split_summary_in_flight(m_spec, range, cuts, *m_in_flight), true);
         const std::size_t pieces = cuts.size() + 1;
         InFlightPieces out;
         std::int64_t rows = 0;
@@ -327,10 +327,9 @@ class Scanner {
         }
         const int plain_at = first_key + static_cast<int>(m_spec.key_count);
         if (plain != nullptr && m_options.source_cache != nullptr) {
-            m_options.source_cache->store(
-                cache_key(*plain), m_options.replica,
-                {RangeSummary{parse_int64(r.value(0, plain_at)),
-                              std::string(r.value(0, plain_at + 1))}});
+            m_options.source_cache->store(cache_key(*plain), m_options.replica,
+                                          {RangeSummary{parse_int64(r.value(0, plain_at)),
+                                                        std::string(r.value(0, plain_at + 1))}});
         }
         m_report.in_flight_rows += static_cast<std::int64_t>(out.keys.size());
         pace(rows + static_cast<std::int64_t>(out.keys.size()), started);
@@ -360,7 +359,6 @@ class Scanner {
         }
         return key;
     }
-
 
     // Safe from both threads of on_both: each side's connection is used by one at a time, and
     // the counters are atomic. Range queries are prepared once per connection, so after the
@@ -574,7 +572,8 @@ class Scanner {
             }
         }
         m_report.in_flight_rows += static_cast<std::int64_t>(in_flight.size());
-        std::erase_if(replica_rows, [&](const KeyHash& row) { return in_flight.contains(row.key); });
+        std::erase_if(replica_rows,
+                      [&](const KeyHash& row) { return in_flight.contains(row.key); });
         return {std::move(settled), std::move(replica_rows)};
     }
 

@@ -25,9 +25,9 @@ MigrationLock::~MigrationLock() {
 
 bool try_lock_table(db::Connection& conn, std::string_view schema, std::string_view target_schema,
                     std::string_view target_name) {
-    db::Result r = conn.exec_params(sql::k_try_lock_table_sql,
-                                    {std::string(schema), std::string(target_schema),
-                                     std::string(target_name)});
+    db::Result r = conn.exec_params(
+        sql::k_try_lock_table_sql,
+        {std::string(schema), std::string(target_schema), std::string(target_name)});
     return r.value(0, 0) == "true";
 }
 

@@ -103,8 +103,8 @@ std::vector<Progress> read_progress(db::Connection& conn, std::string_view schem
 std::optional<Progress> read_table_progress(db::Connection& conn, std::string_view schema,
                                             std::string_view target_schema,
                                             std::string_view target_name) {
-    auto found = read_progress_where(conn, schema, std::string(target_schema),
-                                     std::string(target_name));
+    auto found =
+        read_progress_where(conn, schema, std::string(target_schema), std::string(target_name));
     if (found.empty()) {
         return std::nullopt;
     }
@@ -142,12 +142,11 @@ void write_drift_result(db::Connection& conn, std::string_view schema,
                         std::string_view target_schema, std::string_view target_name,
                         const DriftResult& result) {
     try {
-        conn.exec_params(
-            expand_schema(sql::k_update_drift_sql, schema),
-            {std::string(target_schema), std::string(target_name), std::to_string(result.rows),
-             std::to_string(result.missing), std::to_string(result.extra),
-             std::to_string(result.different), std::to_string(result.repaired),
-             std::to_string(result.ms.value_or(0))});
+        conn.exec_params(expand_schema(sql::k_update_drift_sql, schema),
+                         {std::string(target_schema), std::string(target_name),
+                          std::to_string(result.rows), std::to_string(result.missing),
+                          std::to_string(result.extra), std::to_string(result.different),
+                          std::to_string(result.repaired), std::to_string(result.ms.value_or(0))});
     } catch (const Error& e) {
         throw e.with_context("metadata schema " + std::string(schema));
     }

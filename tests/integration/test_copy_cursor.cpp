@@ -115,7 +115,8 @@ TEST_F(CopyCursor, LateCommitUnderTheXminCursorArrives) {
         CREATE TABLE items (id bigint PRIMARY KEY, v text);
         INSERT INTO items SELECT g, 'initial' FROM generate_series(1, 10) g;)sql");
     late_commit_scenario(
-        "        cursor: xmin\n        xmin_full_scan_interval: 2s\n", "UPDATE items SET v = 'late' WHERE id = 5", "5",
+        "        cursor: xmin\n        xmin_full_scan_interval: 2s\n",
+        "UPDATE items SET v = 'late' WHERE id = 5", "5",
         [](int k) {
             return "INSERT INTO items (id, v) VALUES (" + std::to_string(100 + k) + ", 'on time')";
         },

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "db/session.hpp"
 #include "pg_fixture.hpp"
 #include "syncset/db/connection.hpp"
 #include "syncset/db/dsn.hpp"
 #include "syncset/db/pqxx_connection.hpp"
-#include "db/session.hpp"
 #include "syncset/error.hpp"
 
 namespace syncset::test {

@@ -298,8 +298,7 @@ TEST(CheckText, RepairThatLeavesRowsDifferentStillExitsOne) {
 
 TEST(CheckText, StoppedAndSnapshotTablesAreNotComparedAndAreNotDrift) {
     CheckReport report = check_of({not_compared("a", CheckOutcome::stopped),
-                                   not_compared("b", CheckOutcome::snapshot),
-                                   compared("c", 1)});
+                                   not_compared("b", CheckOutcome::snapshot), compared("c", 1)});
     report.replicas.push_back({"empty", "host=db3", {}});
     EXPECT_EQ(render_check_text(report),
               "replica r (host=db2 dbname=copy)\n"

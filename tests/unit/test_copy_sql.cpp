@@ -1,8 +1,8 @@
 // The copy paths' SQL and COPY text decoding, without a database.
 #include <gtest/gtest.h>
 
-#include "syncset/config/validate.hpp"
 #include "copy/copy_text.hpp"
+#include "syncset/config/validate.hpp"
 #include "syncset/copy/sql.hpp"
 
 namespace syncset::copy {
@@ -134,12 +134,11 @@ TEST(CopySql, UpsertSkipsUnchangedRowsAndInsertModeNeverUpdates) {
 
 TEST(CopySql, XminPollReadsRowsWrittenSinceThePreviousSnapshotXmin) {
     Built b = plan_for("");
-    EXPECT_EQ(
-        build_xmin_copy(spec_of(b), 1234, {"5"}),
-        "COPY (SELECT \"id\", \"note\", \"updated_at\" FROM \"public\".\"orders\" WHERE "
-        "(CASE WHEN (SELECT pg_snapshot_xmax(pg_current_snapshot()))::text::bigint - 1234 > "
-        "2147483647 THEN true ELSE age(xmin) <= age('1234'::xid) END) AND (\"id\") > "
-        "('5'::bigint) ORDER BY \"id\" LIMIT 10000) TO STDOUT");
+    EXPECT_EQ(build_xmin_copy(spec_of(b), 1234, {"5"}),
+              "COPY (SELECT \"id\", \"note\", \"updated_at\" FROM \"public\".\"orders\" WHERE "
+              "(CASE WHEN (SELECT pg_snapshot_xmax(pg_current_snapshot()))::text::bigint - 1234 > "
+              "2147483647 THEN true ELSE age(xmin) <= age('1234'::xid) END) AND (\"id\") > "
+              "('5'::bigint) ORDER BY \"id\" LIMIT 10000) TO STDOUT");
     // A 64-bit position compares in 32-bit xid space: epoch 1, xid 5 is '5'::xid.
     EXPECT_NE(build_xmin_changed_since((std::int64_t{1} << 32) + 5).find("age('5'::xid)"),
               std::string::npos);

@@ -56,9 +56,9 @@ TEST(DaemonSchedule, RetryableFailuresBackOffExponentiallyUpToTheCap) {
         ASSERT_TRUE(s.take_due(t0 + milliseconds(100'000 * i)).has_value());
         delays.push_back(s.failed(0, t0 + milliseconds(100'000 * i), k_lost, 0.5));
     }
-    EXPECT_EQ(delays, (std::vector<milliseconds>{milliseconds(500), milliseconds(1000),
-                                                 milliseconds(2000), milliseconds(4000),
-                                                 milliseconds(4000)}));
+    EXPECT_EQ(delays,
+              (std::vector<milliseconds>{milliseconds(500), milliseconds(1000), milliseconds(2000),
+                                         milliseconds(4000), milliseconds(4000)}));
 }
 
 TEST(DaemonSchedule, JitterSpreadsTheDelayOfTablesThatFailTogether) {

@@ -5,8 +5,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "syncset/db/errors.hpp"
 #include "db/sqlstate.hpp"
+#include "syncset/db/errors.hpp"
 
 namespace syncset::db {
 namespace {

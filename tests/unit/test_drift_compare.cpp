@@ -477,8 +477,9 @@ TEST(DriftInFlight, SourceLeafRowsFlagTheRowsInFlightAndKeepThoseThatLeftTheFilt
 
 TEST(DriftInFlight, SubtractingTheRowsInFlightIsExactBeyondSixtyFourBits) {
     // Sums of 64-bit hashes over many rows overflow 64 bits; numeric keeps them exact.
-    EXPECT_EQ(subtract(RangeSummary{3, "27670116110564327421"}, RangeSummary{1, "9223372036854775807"}),
-              (RangeSummary{2, "18446744073709551614"}));
+    EXPECT_EQ(
+        subtract(RangeSummary{3, "27670116110564327421"}, RangeSummary{1, "9223372036854775807"}),
+        (RangeSummary{2, "18446744073709551614"}));
     EXPECT_EQ(subtract(RangeSummary{2, "-5"}, RangeSummary{2, "-5"}), (RangeSummary{0, "0"}));
     EXPECT_EQ(subtract(RangeSummary{1, "10"}, RangeSummary{1, "-10"}), (RangeSummary{0, "20"}));
     // An empty piece's NULL sum and a zero sum are the same summary.

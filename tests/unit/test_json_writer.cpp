@@ -12,8 +12,7 @@ namespace syncset {
 namespace {
 
 TEST(JsonQuote, EscapesQuotesBackslashesAndControlCharactersAndKeepsUtf8) {
-    EXPECT_EQ(json_quote("a\"b\\c\nd\re\tf\x01g\x1f"),
-              R"("a\"b\\c\nd\re\tf\u0001g\u001f")");
+    EXPECT_EQ(json_quote("a\"b\\c\nd\re\tf\x01g\x1f"), R"("a\"b\\c\nd\re\tf\u0001g\u001f")");
     EXPECT_EQ(json_quote("caf\xc3\xa9 \xe2\x82\xac"), "\"caf\xc3\xa9 \xe2\x82\xac\"");
     EXPECT_EQ(json_quote(""), R"("")");
 }

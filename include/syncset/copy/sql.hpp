@@ -36,8 +36,8 @@ struct CopySpec {
     // it is not part of the key, then the rest in source order.
     std::vector<CopyColumn> columns;
     std::size_t key_count = 0;
-    std::optional<std::size_t> cursor_index;  // column cursors only
-    std::string cursor_type;                  // its type, for time cursors' bounds
+    std::optional<std::size_t> cursor_index;       // column cursors only
+    std::string cursor_type;                       // its type, for time cursors' bounds
     ChangeTracking cursor = ChangeTracking::xmin;  // how changes are found after the snapshot
     config::Mode mode = config::Mode::upsert;
     std::optional<std::string> where;
