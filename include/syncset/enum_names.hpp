@@ -59,10 +59,10 @@ constexpr bool is_one_to_one(const Table& table) {
 // The whole table of E, in its declared order.
 template <NamedEnum E>
 constexpr const auto& enum_entries() noexcept {
-    constexpr const auto& table = enum_table(E{});
-    static_assert(detail::is_one_to_one(table),
+    constexpr const auto& k_table = enum_table(E{});
+    static_assert(detail::is_one_to_one(k_table),
                   "an enum name table must give each value one non-empty name of its own");
-    return table;
+    return k_table;
 }
 
 // The name of `value`; "?" for a value the table lacks (a cast from a stray integer).
@@ -90,10 +90,10 @@ constexpr std::optional<E> parse_enum(std::string_view text) noexcept {
 // Every name of E, in table order.
 template <NamedEnum E>
 constexpr auto enum_name_list() noexcept {
-    constexpr const auto& table = enum_entries<E>();
-    std::array<std::string_view, table.size()> names{};
-    for (std::size_t i = 0; i < table.size(); ++i) {
-        names[i] = table[i].name;
+    constexpr const auto& k_table = enum_entries<E>();
+    std::array<std::string_view, k_table.size()> names{};
+    for (std::size_t i = 0; i < k_table.size(); ++i) {
+        names[i] = k_table[i].name;
     }
     return names;
 }
@@ -101,10 +101,10 @@ constexpr auto enum_name_list() noexcept {
 // Every value of E, in table order.
 template <NamedEnum E>
 constexpr auto enum_value_list() noexcept {
-    constexpr const auto& table = enum_entries<E>();
-    std::array<E, table.size()> values{};
-    for (std::size_t i = 0; i < table.size(); ++i) {
-        values[i] = table[i].value;
+    constexpr const auto& k_table = enum_entries<E>();
+    std::array<E, k_table.size()> values{};
+    for (std::size_t i = 0; i < k_table.size(); ++i) {
+        values[i] = k_table[i].value;
     }
     return values;
 }

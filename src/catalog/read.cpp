@@ -228,14 +228,15 @@ Catalog read_catalog(pqxx::connection& conn, std::string_view state_schema) {
     });
 }
 
-std::string read_catalog_fingerprint(pqxx::connection& conn, std::string_view state_schema) {
-    return db::with_pqxx_errors("read catalog fingerprint", [&] {
-        // One statement, no BEGIN/COMMIT around it: a single round trip.
-        pqxx::nontransaction tx(conn, "syncset read catalog fingerprint");
-        const auto row =
-            tx.exec_params1(std::string(sql::k_fingerprint_sql), std::string(state_schema));
-        return row[0].as<std::string>();
-    });
+std::string read_catalog_fingerprint(db::Connection& conn, std::string_view state_schema) {
+    // One statement outside a transaction block: a single round trip.
+    const db::Result result =
+        conn.exec_params(sql::k_fingerprint_sql, {std::string(state_schema)});
+    if (result.rows() != 1 || result.is_null(0, 0)) {
+        throw Error(ErrorCode::database, "read catalog fingerprint: expected one value, got " +
+                                             std::to_string(result.rows()) + " rows");
+    }
+    return std::string(result.value(0, 0));
 }
 
 }  // namespace syncset::catalog

@@ -163,7 +163,7 @@ void write_keys(JsonWriter& json, const std::vector<std::vector<std::string>>& k
 }
 
 std::string bytes_text(std::uint64_t bytes) {
-    return bytes < 10 * 1024 ? std::to_string(bytes) + " B" : std::to_string(bytes / 1024) + " KB";
+    return bytes < std::uint64_t{10} * 1024 ? std::to_string(bytes) + " B" : std::to_string(bytes / 1024) + " KB";
 }
 
 std::string seconds_text(double seconds) {

@@ -43,8 +43,8 @@ int exit_status_for(ErrorCode code) noexcept {
     return row_for(code).exit_status;
 }
 
-Error::Error(ErrorCode code, std::string message, bool retryable, std::string hint)
-    : std::runtime_error(std::move(message)),
+Error::Error(ErrorCode code, const std::string& message, bool retryable, std::string hint)
+    : std::runtime_error(message),
       m_code(code),
       m_retryable(retryable),
       m_hint(std::move(hint)) {}

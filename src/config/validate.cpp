@@ -207,7 +207,8 @@ class Validator {
             }
         }
         std::map<std::string, int, std::less<>> seen;
-        for (const auto& [key, value] : map.entries) {
+        for (const auto& [key_node, value] : map.entries) {
+            const Node& key = key_node;  // a named reference: a lambda below captures it
             if (!key.is_scalar()) {
                 problem(key.position, path.empty() ? "(top level)" : path,
                         "keys must be plain names, not " + std::string(describe_kind(key)));

@@ -121,7 +121,7 @@ class TreeBuilder final : public YAML::EventHandler {
             parent.pending_key = std::move(node);
             parent.have_key = true;
         } else {
-            parent.node.entries.emplace_back(std::move(parent.pending_key), std::move(node));
+            parent.node.entries.push_back({std::move(parent.pending_key), std::move(node)});
             parent.have_key = false;
         }
     }

@@ -66,6 +66,7 @@ class Daemon {
     int run() {
         schema_step();
         std::vector<std::thread> workers;
+        workers.reserve(static_cast<std::size_t>(m_config.parallel));
         for (int i = 0; i < m_config.parallel; ++i) {
             workers.emplace_back([this] { work(); });
         }
@@ -128,7 +129,7 @@ class Daemon {
     bool catalog_changed() {
         try {
             if (!m_catalog_conn) {
-                m_catalog_conn = db::open_pqxx(m_config.source_dsn, "source:catalog");
+                m_catalog_conn = db::Connection::open(m_config.source_dsn, "source:catalog");
             }
             std::string fingerprint =
                 catalog::read_catalog_fingerprint(*m_catalog_conn, m_config.state_schema);
@@ -539,7 +540,7 @@ class Daemon {
     bool m_source_failed = false;
     std::size_t m_stopped_tables = 0;
     std::size_t m_failed_replicas = 0;
-    std::unique_ptr<pqxx::connection> m_catalog_conn;
+    std::unique_ptr<db::Connection> m_catalog_conn;
     std::string m_fingerprint;
     // Replicas of the same table scanned within a minute of each other share the source's
     // whole-table scans.

@@ -142,6 +142,7 @@ std::string key_texts(const copy::CopySpec& spec, Side side) {
 std::string key_list(const copy::CopySpec& spec, const std::vector<std::vector<std::string>>& keys,
                      std::vector<std::string>* params) {
     std::vector<std::string> values;
+    values.reserve(keys.size());
     for (const auto& key : keys) {
         values.push_back(key_value(spec, key, params));
     }
@@ -162,6 +163,7 @@ std::string piece_of_row(const copy::CopySpec& spec, Side side,
     }
     if (spec.key_count == 1) {
         std::vector<std::string> bounds;
+        bounds.reserve(boundaries.size());
         for (const auto& b : boundaries) {
             bounds.push_back(key_value(spec, b, &params));
         }

@@ -320,6 +320,7 @@ class Scanner {
         }
         for (std::size_t i = 0; !columns.empty() && i < columns.front().size(); ++i) {
             std::vector<std::string> key;
+            key.reserve(columns.size());
             for (const auto& column : columns) {
                 key.push_back(column.at(i));
             }
@@ -443,6 +444,7 @@ class Scanner {
         Keys out;
         for (int i = 0; i < r.rows(); ++i) {
             std::vector<std::string> key;
+            key.reserve(static_cast<std::size_t>(r.columns()));
             for (int c = 0; c < r.columns(); ++c) {
                 key.emplace_back(r.value(i, c));
             }
@@ -553,6 +555,7 @@ class Scanner {
                 db::Result r = query(
                     Side::source, build_range_hashes_in_flight(m_spec, range, *m_in_flight), true);
                 std::vector<std::pair<KeyHash, bool>> out;
+                out.reserve(static_cast<std::size_t>(r.rows()));
                 const int flag_column = static_cast<int>(m_spec.key_count) + 1;
                 for (int i = 0; i < r.rows(); ++i) {
                     out.emplace_back(key_hash_at(r, i), r.value(i, flag_column) == "true");

@@ -7,6 +7,7 @@
 
 #include "pg_fixture.hpp"
 #include "syncset/catalog/read.hpp"
+#include "syncset/db/connection.hpp"
 #include "syncset/db/pqxx_connection.hpp"
 
 namespace syncset::test {
@@ -32,7 +33,7 @@ class CatalogFingerprint : public PgPairTest {
             CREATE TABLE other (id int);
             INSERT INTO orders VALUES (1, 'new', 'ok', 1, ROW(1, 'x'));
         )sql");
-        m_conn = db::open_pqxx(source_dsn(), "source");
+        m_conn = db::Connection::open(source_dsn(), "source");
         m_last = fingerprint();
     }
 
@@ -50,7 +51,7 @@ class CatalogFingerprint : public PgPairTest {
         m_last = now;
     }
 
-    std::unique_ptr<pqxx::connection> m_conn;
+    std::unique_ptr<db::Connection> m_conn;
     std::string m_last;
 };
 
@@ -60,7 +61,7 @@ TEST_F(CatalogFingerprint, IsShortHexAndStableWhenNothingChanges) {
     EXPECT_EQ(fingerprint(), m_last);
     // Another session with another search_path computes the same value.
     exec_source("ALTER DATABASE " + database_name() + " SET search_path = pg_catalog, public");
-    const auto other = db::open_pqxx(source_dsn(), "source");
+    const auto other = db::Connection::open(source_dsn(), "source");
     EXPECT_EQ(catalog::read_catalog_fingerprint(*other, k_state_schema), m_last);
 }
 

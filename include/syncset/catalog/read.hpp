@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "syncset/catalog/model.hpp"
+#include "syncset/db/connection.hpp"
 
 namespace syncset::catalog {
 
@@ -27,8 +28,10 @@ Catalog read_catalog(pqxx::connection& conn, std::string_view state_schema);
 
 // One query, one short text (32 hex digits): changes whenever anything read_catalog() reads
 // changes (tables, columns, indexes, primary keys, user types), not when only data changes.
-// Compare with the previous value to skip re-reading an unchanged catalog.
-std::string read_catalog_fingerprint(pqxx::connection& conn, std::string_view state_schema);
+// Compare with the previous value to skip re-reading an unchanged catalog. Runs over libpq
+// (db::Connection), not libpqxx: the daemon sends it every check interval, also while the source
+// is going away, and libpqxx 6.4 leaks the result of a query that meets a broken connection.
+std::string read_catalog_fingerprint(db::Connection& conn, std::string_view state_schema);
 
 // Asks the server's own parser whether `where` is a valid row filter for `table`, without
 // running it: `EXPLAIN SELECT 1 FROM "schema"."table" WHERE (<where>)` is sent as one statement

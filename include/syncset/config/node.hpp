@@ -16,6 +16,8 @@ struct Position {
     int column = 0;  // 1-based
 };
 
+struct MappingEntry;
+
 struct Node {
     enum class Kind { null, scalar, sequence, mapping };
 
@@ -24,7 +26,7 @@ struct Node {
     std::string scalar;       // Kind::scalar only
     bool quoted = false;      // scalar was written in quotes: never a number, bool or null
     std::vector<Node> items;  // Kind::sequence
-    std::vector<std::pair<Node, Node>> entries;  // Kind::mapping, in file order, duplicates kept
+    std::vector<MappingEntry> entries;  // Kind::mapping, in file order, duplicates kept
 
     bool is_null() const noexcept { return kind == Kind::null; }
     bool is_scalar() const noexcept { return kind == Kind::scalar; }
@@ -33,6 +35,13 @@ struct Node {
 
     // First value whose key is `key`, or nullptr (mapping only).
     const Node* find(std::string_view key) const noexcept;
+};
+
+// One `key: value` of a mapping. A struct of its own, not std::pair<Node, Node>: a vector of an
+// incomplete type is allowed inside Node, a pair of one is not.
+struct MappingEntry {
+    Node key;
+    Node value;
 };
 
 // Human name of a node's kind for messages: "a mapping", "a list", "a string", "null".
