@@ -80,22 +80,6 @@ die() {
 # shellcheck source=bench/lib.sh
 . "$repo_root/bench/lib.sh"
 
-# stop_pid PID SIGNAL: signal one process this script started and reap it (30 s, then KILL).
-stop_pid() {
-    local pid=$1 sig=$2 _
-    [[ -n $pid ]] || return 0
-    kill "-$sig" "$pid" 2>/dev/null || true
-    for _ in $(seq 300); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        log "process $pid did not stop on SIG$sig within 30 s; killing it"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
-
 stop_daemon() {
     stop_pid "$daemon_pid" TERM
     daemon_pid=""
@@ -148,17 +132,8 @@ for mode in "${modes[@]}"; do
     *) die "unknown mode '$mode' in MODES (updated_at, xmin, scan, logical)" ;;
     esac
 done
-# ms DURATION: a config duration (500ms, 1s, 2m) in milliseconds.
-ms() {
-    [[ $1 =~ ^([0-9]+)(ms|s|m)$ ]] || return 1
-    case ${BASH_REMATCH[2]} in
-        ms) echo "${BASH_REMATCH[1]}" ;;
-        s) echo $((BASH_REMATCH[1] * 1000)) ;;
-        m) echo $((BASH_REMATCH[1] * 60000)) ;;
-    esac
-}
-poll_ms=$(ms "$poll_interval") || die "POLL_INTERVAL must look like 200ms, 1s or 1m"
-ms "$drift_interval" >/dev/null || die "DRIFT_INTERVAL must look like 500ms, 5s or 1m"
+poll_ms=$(duration_ms "$poll_interval") || die "POLL_INTERVAL must look like 200ms, 1s or 1m"
+duration_ms "$drift_interval" >/dev/null || die "DRIFT_INTERVAL must look like 500ms, 5s or 1m"
 readonly poll_ms
 
 # ---------------------------------------------------------------------------------------------

@@ -18,6 +18,31 @@ within() { awk -v v="$1" -v l="$2" -v s="${3:-0}" 'BEGIN { exit !(s ? v < l : v 
 verdict() { # verdict VALUE LIMIT [STRICT]
     if within "$1" "$2" "${3:-0}"; then echo "ok"; else echo "MISSED"; fi
 }
+# duration_ms DURATION: a config duration (500ms, 1s, 2m) in milliseconds.
+duration_ms() {
+    [[ $1 =~ ^([0-9]+)(ms|s|m)$ ]] || return 1
+    case ${BASH_REMATCH[2]} in
+        ms) echo "${BASH_REMATCH[1]}" ;;
+        s) echo $((BASH_REMATCH[1] * 1000)) ;;
+        m) echo $((BASH_REMATCH[1] * 60000)) ;;
+    esac
+}
+# stop_pid PID SIGNAL: signal one process this script started and reap it (30 s, then KILL).
+stop_pid() {
+    local pid=$1 sig=$2 _
+    [[ -n $pid ]] || return 0
+    kill "-$sig" "$pid" 2>/dev/null || true
+    for _ in $(seq 300); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "process $pid did not stop on SIG$sig within 30 s; killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
 dsn_at() { echo "host=127.0.0.1 port=$1 user=postgres dbname=$2"; }
 pq() {
     PGOPTIONS=$psql_options timeout --foreground "$run_timeout" psql -X -q -v ON_ERROR_STOP=1 "$@"
