@@ -99,6 +99,7 @@ int cmd_run(const Options& options) {
                                    {"once", options.once ? "true" : "false"}});
     static daemon::Signals signals;
     daemon::install_signal_handlers(signals);
+    daemon::Notifier notifier = daemon::Notifier::from_environment();
     // A source that is restarting or briefly unreachable is waited for, as during the run;
     // --once gives up after a few attempts. Errors waiting cannot fix end the run (exit 3),
     // with every attempt's message folded into one.
@@ -112,7 +113,8 @@ int cmd_run(const Options& options) {
         db::SystemRetryClock clock;
         source = db::retry(
             policy, clock, [&] { return daemon::read_source(config); },
-            [](const Error& e, std::uint32_t, std::chrono::milliseconds delay) {
+            [&notifier](const Error& e, std::uint32_t, std::chrono::milliseconds delay) {
+                notifier.status(daemon::status_waiting_for_source(e.what()));
                 log::warn("source unavailable; retrying",
                           {{"error", e.what()},
                            {"retry_in_ms", static_cast<std::int64_t>(delay.count())}});
@@ -141,7 +143,7 @@ int cmd_run(const Options& options) {
     if (!problems.empty()) {
         return report_problems(config, problems);
     }
-    int status = daemon::run(std::move(config), options.once, signals);
+    int status = daemon::run(std::move(config), options.once, signals, notifier);
     log::info("syncset stopped", {{"exit_status", status}});
     return status;
 }

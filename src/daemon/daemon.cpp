@@ -60,11 +60,18 @@ struct WorkerConnections {
 
 class Daemon {
   public:
-    Daemon(config::Config config, bool once, Signals& signals)
-        : m_config(std::move(config)), m_once(once), m_signals(signals), m_schedule(once) {}
+    Daemon(config::Config config, bool once, Signals& signals, Notifier& notifier)
+        : m_config(std::move(config)),
+          m_once(once),
+          m_signals(signals),
+          m_notifier(notifier),
+          m_schedule(once) {}
 
     int run() {
         schema_step();
+        // Ready once every reachable replica has had its schema step: an unreachable one is
+        // named in the status and planned again at the next check.
+        m_notifier.ready(status_text());
         std::vector<std::thread> workers;
         workers.reserve(static_cast<std::size_t>(m_config.parallel));
         for (int i = 0; i < m_config.parallel; ++i) {
@@ -76,6 +83,7 @@ class Daemon {
             workers.emplace_back([this] { scan_drift(); });
         }
         supervise();
+        m_notifier.stopping();
         {
             std::lock_guard lock(m_mutex);
             m_finished = true;
@@ -102,8 +110,11 @@ class Daemon {
                     return;
                 }
             }
+            beat();
             if (m_signals.reload.exchange(false)) {
+                m_notifier.reloading();
                 reload_config();
+                m_notifier.ready(status_text());
             }
             if (Clock::now() >= next_check || m_replan_requested) {
                 next_check = Clock::now() + check_interval();
@@ -158,10 +169,33 @@ class Daemon {
         }
     }
 
+    // The scheduling loop is alive: ping systemd's watchdog when due, and keep STATUS= current.
+    void beat() {
+        m_notifier.watchdog(Clock::now());
+        m_notifier.status(status_text());
+    }
+
+    std::string status_text() {
+        StatusCounts counts;
+        std::lock_guard lock(m_mutex);
+        for (std::size_t i = 0; i < m_schedule.size(); ++i) {
+            ++(m_schedule.has_caught_up(i) ? counts.following : counts.copying);
+        }
+        counts.stopped = m_stopped_tables;
+        counts.unavailable = m_unavailable_replicas;
+        return status_line(counts);
+    }
+
+    // Waiting for the workers' current cycles (a snapshot's may be long) is the loop at work:
+    // it keeps the watchdog fed.
     void pause_workers() {
         std::unique_lock lock(m_mutex);
         m_paused = true;
-        m_wake.wait(lock, [this] { return m_active == 0; });
+        while (!m_wake.wait_for(lock, milliseconds(200), [this] { return m_active == 0; })) {
+            lock.unlock();
+            m_notifier.watchdog(Clock::now());
+            lock.lock();
+        }
     }
 
     void resume_workers() {
@@ -178,12 +212,17 @@ class Daemon {
         m_missing_replica = false;
         m_stopped_tables = 0;
         m_failed_replicas = 0;
+        std::string unavailable;
         SourceView source;
         try {
             source = read_source(m_config);
         } catch (const Error& e) {
             log::error("cannot read the source catalog", {{"error", e.what()}});
             m_missing_replica = true;  // try again at the next check
+            {
+                std::lock_guard lock(m_mutex);
+                m_unavailable_replicas = "source";
+            }
             if (m_once) {
                 m_source_failed = true;
             }
@@ -201,6 +240,7 @@ class Daemon {
                 if (!outcome.plan.problems.empty()) {
                     // Nothing was migrated on this replica: copying now would write into a
                     // schema the plan did not apply. Its tables wait for a fixed config.
+                    add_name(unavailable, replica.name);
                     for (const auto& problem : outcome.plan.problems) {
                         log::error("configuration problem; replica paused",
                                    {{"replica", replica.name},
@@ -241,6 +281,7 @@ class Daemon {
             } catch (const Error& e) {
                 log::error("replica unavailable; its tables wait",
                            {{"replica", replica.name}, {"error", e.what()}});
+                add_name(unavailable, replica.name);
                 if (m_once) {
                     ++m_failed_replicas;  // --once does not wait for it
                 } else {
@@ -251,6 +292,11 @@ class Daemon {
         std::lock_guard lock(m_mutex);
         m_jobs = std::move(jobs);
         m_schedule.reset(m_jobs.size(), Clock::now());
+        m_unavailable_replicas = std::move(unavailable);
+    }
+
+    static void add_name(std::string& list, const std::string& name) {
+        list += list.empty() ? name : ", " + name;
     }
 
     // A worker thread: takes the job due first, runs one poll cycle of it.
@@ -528,6 +574,7 @@ class Daemon {
     config::Config m_config;
     bool m_once;
     Signals& m_signals;
+    Notifier& m_notifier;  // main thread only
     Schedule m_schedule;  // guarded by m_mutex
     std::mutex m_mutex;
     std::condition_variable m_wake;
@@ -537,6 +584,7 @@ class Daemon {
     int m_active = 0;
     std::atomic<bool> m_replan_requested{false};
     bool m_missing_replica = false;
+    std::string m_unavailable_replicas;  // for STATUS=: whose schema step failed, under m_mutex
     bool m_source_failed = false;
     std::size_t m_stopped_tables = 0;
     std::size_t m_failed_replicas = 0;
@@ -559,8 +607,8 @@ void install_signal_handlers(Signals& signals) {
     sigaction(SIGHUP, &action, nullptr);
 }
 
-int run(config::Config config, bool once, Signals& signals) {
-    return Daemon(std::move(config), once, signals).run();
+int run(config::Config config, bool once, Signals& signals, Notifier& notifier) {
+    return Daemon(std::move(config), once, signals, notifier).run();
 }
 
 }  // namespace syncset::daemon

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -199,7 +200,8 @@ ConfigFile::~ConfigFile() {
     }
 }
 
-SyncsetProcess::SyncsetProcess(const std::vector<std::string>& args, const std::string& yaml)
+SyncsetProcess::SyncsetProcess(const std::vector<std::string>& args, const std::string& yaml,
+                               const std::vector<std::string>& extra_env)
     : m_config(yaml), m_out_path(temp_path(".out")), m_err_path(temp_path(".err")) {
     std::vector<std::string> all{SYNCSET_BINARY};
     all.insert(all.end(), args.begin(), args.end());
@@ -209,6 +211,23 @@ SyncsetProcess::SyncsetProcess(const std::vector<std::string>& args, const std::
         argv.push_back(arg.data());
     }
     argv.push_back(nullptr);
+    // Built before fork: the child may only make async-signal-safe calls.
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e != nullptr; ++e) {
+        const std::string_view entry(*e);
+        const bool replaced = std::any_of(extra_env.begin(), extra_env.end(), [&](const auto& x) {
+            return x.substr(0, x.find('=') + 1) == entry.substr(0, entry.find('=') + 1);
+        });
+        if (!replaced) {
+            env_strings.emplace_back(entry);
+        }
+    }
+    env_strings.insert(env_strings.end(), extra_env.begin(), extra_env.end());
+    std::vector<char*> envp;
+    for (auto& entry : env_strings) {
+        envp.push_back(entry.data());
+    }
+    envp.push_back(nullptr);
 
     const pid_t pid = ::fork();
     if (pid < 0) {
@@ -227,7 +246,7 @@ SyncsetProcess::SyncsetProcess(const std::vector<std::string>& args, const std::
         ::dup2(err, STDERR_FILENO);
         const rlimit limit{k_max_output_bytes, k_max_output_bytes};
         ::setrlimit(RLIMIT_FSIZE, &limit);
-        ::execv(argv[0], argv.data());
+        ::execve(argv[0], argv.data(), envp.data());
         ::_exit(127);
     }
     m_pid = pid;

@@ -74,8 +74,10 @@ class ConfigFile {
 // SYNCSET_TEST_KEEP_LOGS=1).
 class SyncsetProcess {
   public:
-    // Writes `yaml` to a config file of its own and starts the binary.
-    SyncsetProcess(const std::vector<std::string>& args, const std::string& yaml);
+    // Writes `yaml` to a config file of its own and starts the binary, with `extra_env`
+    // (NAME=VALUE each) added to this process's environment.
+    SyncsetProcess(const std::vector<std::string>& args, const std::string& yaml,
+                   const std::vector<std::string>& extra_env = {});
     ~SyncsetProcess();
     SyncsetProcess(const SyncsetProcess&) = delete;
     SyncsetProcess& operator=(const SyncsetProcess&) = delete;

@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "syncset/config/config.hpp"
+#include "syncset/daemon/notify.hpp"
 
 namespace syncset::daemon {
 
@@ -18,6 +19,8 @@ void install_signal_handlers(Signals& signals);
 
 // Runs until `signals.stop` (exit 0) or, with `once`, until every table caught up once:
 // 0 when all did, 4 when some failed while others succeeded, 3 when none could be copied.
-int run(config::Config config, bool once, Signals& signals);
+// Tells `notifier` (systemd) READY=1 after the first schema step, STATUS= as tables move on,
+// WATCHDOG=1 while the scheduling loop turns, RELOADING=1 on SIGHUP and STOPPING=1 at the end.
+int run(config::Config config, bool once, Signals& signals, Notifier& notifier);
 
 }  // namespace syncset::daemon
