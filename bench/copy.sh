@@ -69,18 +69,7 @@ die() {
 cleanup() {
     local status=$?
     trap - EXIT INT TERM HUP
-    if [[ -n $pair_dir && -e $pair_dir ]]; then
-        log "stopping the PostgreSQL pair"
-        timeout 120 "$repo_root/tests/pg_pair.sh" stop "$pair_dir" >/dev/null 2>&1 ||
-            log "could not stop the pair in $pair_dir; stop it with: tests/pg_pair.sh stop $pair_dir"
-    fi
-    if [[ -n $work && -d $work ]]; then
-        if ((ok == 1)) && [[ $keep_work != 1 ]]; then
-            rm -rf "$work"
-        else
-            log "configs and logs kept in $work"
-        fi
-    fi
+    stop_pair_and_work "$status"
     exit "$status"
 }
 trap cleanup EXIT

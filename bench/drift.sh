@@ -79,18 +79,7 @@ die() {
 . "$repo_root/bench/lib.sh"
 
 stop_daemon() {
-    [[ -n $daemon_pid ]] || return 0
-    kill -TERM "$daemon_pid" 2>/dev/null || true
-    local _
-    for _ in $(seq 300); do
-        kill -0 "$daemon_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$daemon_pid" 2>/dev/null; then
-        log "the sync loop (pid $daemon_pid) did not stop on SIGTERM within 30 s; killing it"
-        kill -KILL "$daemon_pid" 2>/dev/null || true
-    fi
-    wait "$daemon_pid" 2>/dev/null || true
+    stop_pid "$daemon_pid" TERM
     daemon_pid=""
 }
 
@@ -99,20 +88,8 @@ cleanup() {
     trap - EXIT INT TERM HUP
     stop_update_load
     stop_daemon
-    if [[ -n $pair_dir && -e $pair_dir ]]; then
-        log "stopping the PostgreSQL pair"
-        timeout 120 "$repo_root/tests/pg_pair.sh" stop "$pair_dir" >/dev/null 2>&1 ||
-            log "could not stop the pair in $pair_dir; stop it with: tests/pg_pair.sh stop $pair_dir"
-    fi
-    if [[ -n $work && -d $work ]]; then
-        rm -f "$work"/export-*.txt # hundreds of MB each; never worth keeping
-        # Kept when something failed (its logs are the evidence), not when interrupted.
-        if ((ok == 1 || status >= 129)) && [[ $keep_work != 1 ]]; then
-            rm -rf "$work"
-        else
-            log "configs, reports and logs kept in $work"
-        fi
-    fi
+    [[ -n $work && -d $work ]] && rm -f "$work"/export-*.txt # hundreds of MB each; never worth keeping
+    stop_pair_and_work "$status"
     exit "$status"
 }
 trap cleanup EXIT

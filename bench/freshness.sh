@@ -98,19 +98,7 @@ cleanup() {
         pq "$(dsn_at "$rep_port" "$subscribed")" -c "drop subscription if exists bench_sub" \
             >/dev/null 2>&1 || true
     fi
-    if [[ -n $pair_dir && -e $pair_dir ]]; then
-        log "stopping the PostgreSQL pair"
-        timeout 120 "$repo_root/tests/pg_pair.sh" stop "$pair_dir" >/dev/null 2>&1 ||
-            log "could not stop the pair in $pair_dir; stop it with: tests/pg_pair.sh stop $pair_dir"
-    fi
-    if [[ -n $work && -d $work ]]; then
-        # Kept when something failed (its logs are the evidence), not when interrupted.
-        if ((ok == 1 || status >= 129)) && [[ $keep_work != 1 ]]; then
-            rm -rf "$work"
-        else
-            log "configs, logs and samples kept in $work"
-        fi
-    fi
+    stop_pair_and_work "$status"
     exit "$status"
 }
 trap cleanup EXIT

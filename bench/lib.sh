@@ -142,6 +142,25 @@ prepare_syncset() {
     log "syncset: $syncset ($syncset_version, $built_from)"
 }
 
+# The end of every benchmark's EXIT trap: stops the pair start_pair started, then removes the
+# work directory, unless something failed (its logs are the evidence; an interrupt is not a
+# failure) or KEEP_WORK=1. Expects pair_dir, work, ok and keep_work.
+stop_pair_and_work() {
+    local status=$1
+    if [[ -n $pair_dir && -e $pair_dir ]]; then
+        log "stopping the PostgreSQL pair"
+        timeout 120 "$repo_root/tests/pg_pair.sh" stop "$pair_dir" >/dev/null 2>&1 ||
+            log "could not stop the pair in $pair_dir; stop it with: tests/pg_pair.sh stop $pair_dir"
+    fi
+    if [[ -n $work && -d $work ]]; then
+        if ((ok == 1 || status >= 129)) && [[ $keep_work != 1 ]]; then
+            rm -rf "$work"
+        else
+            log "configs and logs kept in $work"
+        fi
+    fi
+}
+
 # Starts a PostgreSQL pair under $work/pair and sets src_port and rep_port. Both servers get the
 # same settings: checkpoints come from the benchmark (before each timed run), not from WAL volume
 # in the middle of one.

@@ -5,12 +5,9 @@
 // RELOADING=1 with MONOTONIC_USEC then READY=1 on SIGHUP, STOPPING=1 on SIGTERM. And that the
 // unit file shipped in config/ passes `systemd-analyze verify` where systemd's tools exist.
 #include <gtest/gtest.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <csignal>
-#include <cstring>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -18,69 +15,12 @@
 #include <vector>
 
 #include "copy_harness.hpp"
+#include "notify_socket.hpp"
 
 namespace syncset::test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-class NotifySocket {
-  public:
-    NotifySocket() {
-        m_path = "/tmp/syncset-notify-" + std::to_string(::getpid()) + ".sock";
-        ::unlink(m_path.c_str());
-        m_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        std::memcpy(addr.sun_path, m_path.c_str(), m_path.size() + 1);
-        if (::bind(m_fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-            ADD_FAILURE() << "bind " << m_path << ": " << std::strerror(errno);
-        }
-    }
-    ~NotifySocket() {
-        ::close(m_fd);
-        ::unlink(m_path.c_str());
-    }
-    NotifySocket(const NotifySocket&) = delete;
-    NotifySocket& operator=(const NotifySocket&) = delete;
-
-    const std::string& path() const { return m_path; }
-
-    // Receives datagrams into `messages` until one satisfies `done` or `timeout` passes.
-    template <typename Done>
-    bool receive_until(Done&& done, std::chrono::milliseconds timeout) {
-        const auto deadline = Clock::now() + timeout;
-        while (Clock::now() < deadline) {
-            char buffer[4096];
-            const ssize_t n = ::recv(m_fd, buffer, sizeof buffer, MSG_DONTWAIT);
-            if (n < 0) {
-                std::this_thread::sleep_for(10ms);
-                continue;
-            }
-            messages.emplace_back(buffer, static_cast<std::size_t>(n));
-            times.push_back(Clock::now());
-            if (done(messages.back())) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    std::string all() const {
-        std::string out;
-        for (const auto& m : messages) {
-            out += "[" + m + "] ";
-        }
-        return out;
-    }
-
-    std::vector<std::string> messages;
-    std::vector<Clock::time_point> times;
-
-  private:
-    std::string m_path;
-    int m_fd = -1;
-};
 
 std::string file_text(const std::string& path) {
     std::ifstream in(path);

@@ -2,14 +2,11 @@
 // values are used, the STATUS= line, and the datagrams a Notifier sends to a socket the test
 // binds itself (no database).
 #include <gtest/gtest.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
-#include <cstring>
 #include <string>
 #include <vector>
 
+#include "notify_socket.hpp"
 #include "syncset/daemon/notify.hpp"
 
 namespace syncset::daemon {
@@ -57,52 +54,9 @@ TEST(DaemonNotifyStatus, OneLineCountingTablesByPhaseAndNamingWhatIsUnavailable)
               "waiting for the source: connection refused");
 }
 
-// A datagram socket bound at a fresh path, as systemd's notify socket is.
-class Listener {
-  public:
-    Listener() {
-        m_path = "/tmp/syncset-notify-test-" + std::to_string(::getpid()) + "-" +
-                 std::to_string(s_count++);
-        ::unlink(m_path.c_str());
-        m_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        std::memcpy(addr.sun_path, m_path.c_str(), m_path.size() + 1);
-        if (::bind(m_fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-            ADD_FAILURE() << "bind " << m_path << ": " << std::strerror(errno);
-        }
-    }
-    ~Listener() {
-        ::close(m_fd);
-        ::unlink(m_path.c_str());
-    }
-    Listener(const Listener&) = delete;
-    Listener& operator=(const Listener&) = delete;
-
-    NotifyAddress address() const { return {m_path, false}; }
-
-    // Every datagram waiting now.
-    std::vector<std::string> drain() const {
-        std::vector<std::string> out;
-        char buffer[4096];
-        for (;;) {
-            const ssize_t n = ::recv(m_fd, buffer, sizeof buffer, MSG_DONTWAIT);
-            if (n < 0) {
-                return out;
-            }
-            out.emplace_back(buffer, static_cast<std::size_t>(n));
-        }
-    }
-
-  private:
-    static inline int s_count = 0;
-    std::string m_path;
-    int m_fd = -1;
-};
-
 TEST(DaemonNotifier, SendsReadyStatusChangesReloadAndStoppingAsSystemdReadsThem) {
-    Listener listener;
-    Notifier notifier(listener.address(), std::nullopt);
+    test::NotifySocket listener;
+    Notifier notifier(NotifyAddress{listener.path(), false}, std::nullopt);
     ASSERT_TRUE(notifier.active());
     notifier.ready("1 table: 0 following, 1 in its first copy");
     notifier.status("1 table: 0 following, 1 in its first copy");  // unchanged: not sent
@@ -119,8 +73,8 @@ TEST(DaemonNotifier, SendsReadyStatusChangesReloadAndStoppingAsSystemdReadsThem)
 }
 
 TEST(DaemonNotifier, WatchdogPingsAreSpacedByTheIntervalAndOffWithoutOne) {
-    Listener listener;
-    Notifier notifier(listener.address(), milliseconds(100));
+    test::NotifySocket listener;
+    Notifier notifier(NotifyAddress{listener.path(), false}, milliseconds(100));
     const Notifier::Clock::time_point t0{};
     notifier.watchdog(t0);                      // the first: at once
     notifier.watchdog(t0 + milliseconds(99));   // too soon
@@ -128,7 +82,7 @@ TEST(DaemonNotifier, WatchdogPingsAreSpacedByTheIntervalAndOffWithoutOne) {
     notifier.watchdog(t0 + milliseconds(150));  // too soon again
     EXPECT_EQ(listener.drain(), (std::vector<std::string>{"WATCHDOG=1", "WATCHDOG=1"}));
 
-    Notifier no_watchdog(listener.address(), std::nullopt);
+    Notifier no_watchdog(NotifyAddress{listener.path(), false}, std::nullopt);
     no_watchdog.watchdog(t0);
     EXPECT_TRUE(listener.drain().empty());
 }
