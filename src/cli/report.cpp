@@ -33,12 +33,41 @@ std::string source_of(const state::Progress& t) {
     return config::TableName{t.source_schema, t.source_name}.display();
 }
 
+// A snapshot, backfill or resync under way with a known estimate: how far it is.
+std::optional<state::SnapshotRate> snapshot_under_way(const state::Progress& t) {
+    if (t.pending == state::Work::none || !t.snapshot_rows_estimated || !t.snapshot_elapsed_s) {
+        return std::nullopt;
+    }
+    return state::snapshot_rate(t.snapshot_rows_done, t.snapshot_rows_estimated,
+                                t.snapshot_elapsed_s);
+}
+
+void append_snapshot_progress(std::string& out, const state::Progress& t) {
+    const auto rate = snapshot_under_way(t);
+    if (!rate) {
+        return;
+    }
+    char percent[16];
+    std::snprintf(percent, sizeof percent, "%.1f", rate->percent.value_or(0.0));
+    append(out, "\n    ", state::to_string(t.pending), " ", percent, "%: ",
+           std::to_string(t.snapshot_rows_done), " of ~",
+           std::to_string(*t.snapshot_rows_estimated), " rows");
+    if (rate->rows_per_second) {
+        append(out, ", ", std::to_string(static_cast<std::int64_t>(*rate->rows_per_second)),
+               " rows/s");
+    }
+    if (rate->eta_seconds) {
+        append(out, ", ETA ", std::to_string(*rate->eta_seconds), " s");
+    }
+}
+
 void append_status_table(std::string& out, const state::Progress& t) {
     const std::string cursor = position_text(t.cursor);
     append(out, "  ", target_of(t), " <- ", source_of(t), ": ", state::to_string(t.phase));
     if (t.pending != state::Work::none) {
         append(out, ", pending ", state::to_string(t.pending));
     }
+    append_snapshot_progress(out, t);
     append(out, "\n    rows copied ", std::to_string(t.rows_copied), ", cursor ");
     if (cursor.empty()) {
         out += "-";
@@ -102,7 +131,24 @@ void write_status_table(JsonWriter& json, const state::Progress& t) {
         .value_or_null(t.last_error_at)
         .key("stop_reason")
         .value_or_null(t.stop_reason)
-        .key("last_drift_scan");
+        .key("snapshot");
+    if (const auto rate = snapshot_under_way(t)) {
+        json.begin_object()
+            .key("work")
+            .value(state::to_string(t.pending))
+            .key("rows_done")
+            .value(t.snapshot_rows_done)
+            .key("rows_estimated")
+            .value_or_null(t.snapshot_rows_estimated)
+            .key("percent");
+        rate->percent ? json.fixed(*rate->percent, 1) : json.null();
+        json.key("rows_per_second");
+        rate->rows_per_second ? json.fixed(*rate->rows_per_second, 0) : json.null();
+        json.key("eta_seconds").value_or_null(rate->eta_seconds).end_object();
+    } else {
+        json.null();
+    }
+    json.key("last_drift_scan");
     if (t.last_drift.checked_at.empty()) {
         json.null();
     } else {

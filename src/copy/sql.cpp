@@ -218,6 +218,14 @@ std::string build_snapshot_copy(const CopySpec& spec, const std::vector<std::str
                     where_clause(conditions) + order + limit);
 }
 
+std::string build_row_count(const CopySpec& spec) {
+    std::vector<std::string> conditions;
+    if (auto filter = row_filter(spec)) {
+        conditions.push_back(*filter);
+    }
+    return "SELECT count(*) FROM " + spec.source_table + where_clause(conditions);
+}
+
 std::string build_incremental_copy(const CopySpec& spec, const std::optional<Position>& from,
                                    const std::optional<Bound>& bound) {
     const CopyColumn& cursor = spec.columns.at(spec.cursor_index.value());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <thread>
 
@@ -52,6 +53,10 @@ void TableSync::begin_cycle(db::Connection& replica) {
     }
     m_progress = std::move(*progress);
     m_loaded = true;
+    const auto since = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(m_progress.snapshot_elapsed_s.value_or(0.0)));
+    m_snapshot_since = std::chrono::steady_clock::now() - since;
+    publish_snapshot_figures();
     m_column = ColumnCycle{};
     m_xmin = XminCycle{};
 }
@@ -254,6 +259,9 @@ StepResult TableSync::snapshot_step(db::Connection& source, db::Connection& repl
         apply_handover(m_progress, m_spec.cursor, read_handover_cursor(source, stop));
     }
     replica.begin();
+    if (!m_progress.snapshot_elapsed_s) {
+        start_snapshot_progress(source, replica);
+    }
     PipeResult copied;
     const std::string copy_out = build_snapshot_copy(m_spec, read.after_key);
     if (read.direct) {
@@ -283,6 +291,9 @@ StepResult TableSync::snapshot_step(db::Connection& source, db::Connection& repl
         };
     }
     commit_batch(replica, static_cast<std::int64_t>(copied.rows), read_ahead);
+    m_progress.snapshot_rows_done += static_cast<std::int64_t>(copied.rows);
+    publish_snapshot_figures();
+    log_snapshot_progress(done);
     if (done) {
         log::info("snapshot done", {{"replica", m_replica},
                                     {"source", m_source_name},
@@ -290,6 +301,77 @@ StepResult TableSync::snapshot_step(db::Connection& source, db::Connection& repl
                                     {"rows", m_progress.rows_copied}});
     }
     return StepResult{false, copied.rows, copied.bytes};
+}
+
+void TableSync::publish_snapshot_figures() noexcept {
+    const bool under_way =
+        m_progress.pending != state::Work::none && m_progress.snapshot_rows_estimated;
+    m_figures_done.store(m_progress.snapshot_rows_done, std::memory_order_relaxed);
+    m_figures_estimated.store(under_way ? *m_progress.snapshot_rows_estimated : -1,
+                              std::memory_order_relaxed);
+}
+
+std::optional<std::pair<std::int64_t, std::int64_t>> TableSync::snapshot_figures() const noexcept {
+    const std::int64_t estimated = m_figures_estimated.load(std::memory_order_relaxed);
+    if (estimated < 0) {
+        return std::nullopt;
+    }
+    return std::pair{m_figures_done.load(std::memory_order_relaxed), estimated};
+}
+
+std::int64_t TableSync::estimate_rows(db::Connection& source) {
+    // Below this the estimate is replaced by an exact count: cheap, and the planner's figure
+    // for a small or fresh table is often far off (or -1: never analyzed).
+    constexpr std::int64_t k_count_below = 100000;
+    db::Result r = source.exec_params(sql::k_read_row_estimate_sql, {m_spec.source_table});
+    const std::int64_t estimate = parse_int64(r.value(0, 0));
+    if (estimate >= k_count_below && r.value(0, 1) != "true") {
+        return estimate;
+    }
+    db::Result count = source.query(build_row_count(m_spec));
+    return parse_int64(count.value(0, 0));
+}
+
+void TableSync::start_snapshot_progress(db::Connection& source, db::Connection& replica) {
+    release(source);  // nothing streams before a snapshot's first chunk, but be sure
+    const std::int64_t estimate = estimate_rows(source);
+    state::write_snapshot_estimate(replica, m_state_schema, m_plan.target_schema,
+                                   m_plan.target_name, estimate);
+    m_progress.snapshot_rows_estimated = estimate;
+    m_progress.snapshot_rows_done = 0;
+    m_progress.snapshot_elapsed_s = 0.0;
+    m_snapshot_since = std::chrono::steady_clock::now();
+    publish_snapshot_figures();
+    m_progress_logged = m_snapshot_since;
+    log::info("snapshot started", {{"replica", m_replica},
+                                   {"source", m_source_name},
+                                   {"target", m_target_name},
+                                   {"rows_estimated", estimate}});
+}
+
+void TableSync::log_snapshot_progress(bool done) {
+    constexpr auto k_every = std::chrono::seconds(10);
+    const auto now = std::chrono::steady_clock::now();
+    if (done || now - m_progress_logged < k_every) {
+        return;
+    }
+    m_progress_logged = now;
+    const double elapsed = std::chrono::duration<double>(now - m_snapshot_since).count();
+    const state::SnapshotRate rate = state::snapshot_rate(
+        m_progress.snapshot_rows_done, m_progress.snapshot_rows_estimated, elapsed);
+    char percent[16] = "?";
+    if (rate.percent) {
+        std::snprintf(percent, sizeof percent, "%.1f", *rate.percent);
+    }
+    log::info("snapshot progress",
+              {{"replica", m_replica},
+               {"source", m_source_name},
+               {"target", m_target_name},
+               {"rows_done", m_progress.snapshot_rows_done},
+               {"rows_estimated", m_progress.snapshot_rows_estimated.value_or(0)},
+               {"percent", percent},
+               {"rows_per_s", static_cast<std::int64_t>(rate.rows_per_second.value_or(0))},
+               {"eta_s", rate.eta_seconds ? std::to_string(*rate.eta_seconds) : "?"}});
 }
 
 StepResult TableSync::column_step(db::Connection& source, db::Connection& replica,

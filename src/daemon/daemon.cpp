@@ -180,6 +180,10 @@ class Daemon {
         std::lock_guard lock(m_mutex);
         for (std::size_t i = 0; i < m_schedule.size(); ++i) {
             ++(m_schedule.has_caught_up(i) ? counts.following : counts.copying);
+            if (auto figures = m_jobs[i].sync->snapshot_figures()) {
+                counts.snapshot_rows_done += figures->first;
+                counts.snapshot_rows_estimated += figures->second;
+            }
         }
         counts.stopped = m_stopped_tables;
         counts.unavailable = m_unavailable_replicas;

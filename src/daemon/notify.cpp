@@ -83,6 +83,12 @@ std::string status_line(const StatusCounts& counts) {
     std::string line = std::to_string(tables) + (tables == 1 ? " table: " : " tables: ") +
                        std::to_string(counts.following) + " following, " +
                        std::to_string(counts.copying) + " in its first copy";
+    if (counts.snapshot_rows_estimated > 0) {
+        const double percent = std::min(99.0, 100.0 *
+                                                  static_cast<double>(counts.snapshot_rows_done) /
+                                                  static_cast<double>(counts.snapshot_rows_estimated));
+        line += "; snapshots " + std::to_string(static_cast<int>(percent)) + "%";
+    }
     if (counts.stopped > 0) {
         line += "; " + std::to_string(counts.stopped) + " stopped";
     }

@@ -1,5 +1,8 @@
 #include "syncset/state/progress.hpp"
 
+#include <algorithm>
+#include <string>
+
 #include "state/sql_text.hpp"
 #include "syncset/db/connection.hpp"
 #include "syncset/error.hpp"
@@ -72,6 +75,13 @@ std::vector<Progress> read_progress_where(db::Connection& conn, std::string_view
                 p.last_drift.ms = parse_int64(text(22));
             }
             p.last_drift.in_sync_at = text(23);
+            p.snapshot_rows_done = parse_int64(text(24));
+            if (!result.is_null(r, 25)) {
+                p.snapshot_rows_estimated = parse_int64(text(25));
+            }
+            if (!result.is_null(r, 26)) {
+                p.snapshot_elapsed_s = std::stod(text(26));
+            }
             out.push_back(std::move(p));
         }
         return out;
@@ -133,6 +143,36 @@ bool write_progress(db::Connection& conn, std::string_view schema, const Progres
              std::string(to_string(progress.pending)), array_or_null(progress.snapshot_position),
              array_or_null(progress.cursor), progress.cursor_kind, std::to_string(rows_added)});
         return result.affected_rows() > 0;
+    } catch (const Error& e) {
+        throw e.with_context("metadata schema " + std::string(schema));
+    }
+}
+
+SnapshotRate snapshot_rate(std::int64_t rows_done, std::optional<std::int64_t> rows_estimated,
+                           std::optional<double> elapsed_s) noexcept {
+    SnapshotRate rate;
+    const auto done = static_cast<double>(std::max<std::int64_t>(rows_done, 0));
+    if (rows_estimated && *rows_estimated > 0) {
+        rate.percent = std::min(99.9, 100.0 * done / static_cast<double>(*rows_estimated));
+    }
+    if (elapsed_s && *elapsed_s >= 1.0) {
+        rate.rows_per_second = done / *elapsed_s;
+    }
+    if (rate.percent && rate.rows_per_second && *rate.rows_per_second > 0 &&
+        static_cast<double>(*rows_estimated) > done) {
+        rate.eta_seconds = static_cast<std::int64_t>(
+            (static_cast<double>(*rows_estimated) - done) / *rate.rows_per_second + 0.5);
+    }
+    return rate;
+}
+
+void write_snapshot_estimate(db::Connection& conn, std::string_view schema,
+                             std::string_view target_schema, std::string_view target_name,
+                             std::int64_t rows_estimated) {
+    try {
+        conn.exec_params(expand_schema(sql::k_update_snapshot_estimate_sql, schema),
+                         {std::string(target_schema), std::string(target_name),
+                          std::to_string(rows_estimated)});
     } catch (const Error& e) {
         throw e.with_context("metadata schema " + std::string(schema));
     }

@@ -23,6 +23,7 @@ constexpr std::array k_migrations{
     sql::k_migration_0001_sql,
     sql::k_migration_0002_sql,
     sql::k_migration_0003_sql,
+    sql::k_migration_0004_sql,
 };
 
 using Params = std::vector<std::optional<std::string>>;

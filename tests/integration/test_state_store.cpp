@@ -119,11 +119,11 @@ TEST_F(StateStore, EnsureSchemaAppliesEveryMigrationOnceAndRerunAddsNothing) {
     ensure_schema(replica(), k_default_schema);
 
     EXPECT_TRUE(schema_exists(replica(), k_default_schema));
-    EXPECT_EQ(known_schema_version(), 3);
-    EXPECT_EQ(read_schema_version(replica(), k_default_schema), 3);
+    EXPECT_EQ(known_schema_version(), 4);
+    EXPECT_EQ(read_schema_version(replica(), k_default_schema), 4);
     EXPECT_EQ(query_replica_rows("SELECT version, applied_at IS NOT NULL FROM _syncset.version "
                                  "ORDER BY version"),
-              (Rows{{"1", "t"}, {"2", "t"}, {"3", "t"}}));
+              (Rows{{"1", "t"}, {"2", "t"}, {"3", "t"}, {"4", "t"}}));
     EXPECT_EQ(query_replica_rows("SELECT relname FROM pg_class WHERE relkind = 'r' AND "
                                  "relnamespace = '_syncset'::regnamespace ORDER BY relname"),
               (Rows{{"columns"}, {"tables"}, {"version"}}));
@@ -197,20 +197,23 @@ TEST_F(StateStore, NewerStoredVersionIsRefusedWithUpgradeMessage) {
 }
 
 TEST_F(StateStore, AVersionOneSchemaIsMigratedToTheCurrentVersionKeepingItsRows) {
-    // A replica set up by an older syncset: migration 1 only, with a table's state in it.
+    // A replica set up by an older syncset: migration 1 only, with a table's state in it
+    // (written first: today's writes name the newer columns).
     ensure_schema(replica(), k_default_schema);
+    write_committed(k_default_schema, odd_table());
     exec_replica(
         "ALTER TABLE _syncset.tables DROP COLUMN drift_checked_at, DROP COLUMN drift_rows, "
         "DROP COLUMN drift_missing, DROP COLUMN drift_extra, DROP COLUMN drift_different, "
-        "DROP COLUMN drift_repaired, DROP COLUMN drift_ms, DROP COLUMN drift_in_sync_at; "
-        "DELETE FROM _syncset.version WHERE version IN (2, 3)");
-    write_committed(k_default_schema, odd_table());
+        "DROP COLUMN drift_repaired, DROP COLUMN drift_ms, DROP COLUMN drift_in_sync_at, "
+        "DROP COLUMN snapshot_rows_done, DROP COLUMN snapshot_rows_estimated, "
+        "DROP COLUMN snapshot_started_at; "
+        "DELETE FROM _syncset.version WHERE version IN (2, 3, 4)");
     ensure_schema(replica(), k_default_schema);
-    EXPECT_EQ(read_schema_version(replica(), k_default_schema), 3);
+    EXPECT_EQ(read_schema_version(replica(), k_default_schema), known_schema_version());
     EXPECT_EQ(read_tables(replica(), k_default_schema).size(), 1U);
     EXPECT_EQ(query_value(Server::replica,
                           "SELECT count(*) FROM _syncset.tables WHERE "
-                          "drift_checked_at IS NULL"),
+                          "drift_checked_at IS NULL AND snapshot_rows_done = 0"),
               "1");
 }
 

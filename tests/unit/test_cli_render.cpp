@@ -136,6 +136,36 @@ TEST(StatusText, NoReplicasIsJustTheNote) {
     EXPECT_EQ(render_status_text(StatusReport{}), k_note);
 }
 
+TEST(StatusText, SnapshotUnderWayShowsPercentRowsRateAndEta) {
+    state::Progress p = fresh_table();
+    p.rows_copied = 250000;
+    p.snapshot_rows_done = 250000;
+    p.snapshot_rows_estimated = 1000000;
+    p.snapshot_elapsed_s = 10.0;
+    EXPECT_EQ(render_status_text(one_replica({p})),
+              "replica billing (host=db1 dbname=billing)\n"
+              "  public.items <- public.items: snapshot, pending snapshot\n"
+              "    snapshot 25.0%: 250000 of ~1000000 rows, 25000 rows/s, ETA 30 s\n"
+              "    rows copied 250000, cursor -\n"
+              "    last success never\n" +
+                  k_note);
+}
+
+TEST(StatusJson, SnapshotUnderWayHasItsProgressAndNoneOnceDone) {
+    state::Progress p = fresh_table();
+    p.snapshot_rows_done = 250000;
+    p.snapshot_rows_estimated = 1000000;
+    p.snapshot_elapsed_s = 10.0;
+    const std::string json = render_status_json(one_replica({p}));
+    EXPECT_NE(json.find(R"("snapshot":{"work":"snapshot","rows_done":250000,)"
+                        R"("rows_estimated":1000000,"percent":25.0,"rows_per_second":25000,)"
+                        R"("eta_seconds":30})"),
+              std::string::npos)
+        << json;
+    p.pending = state::Work::none;  // done: the last snapshot's figures are not shown
+    EXPECT_NE(render_status_json(one_replica({p})).find(R"("snapshot":null)"), std::string::npos);
+}
+
 TEST(StatusJson, CaughtUpTableHasEveryFieldAndNoDriftScan) {
     EXPECT_EQ(render_status_json(one_replica({incremental_orders()})),
               R"({"replicas":[{"name":"billing","tables":[{"target":"public.orders",)"
@@ -143,7 +173,7 @@ TEST(StatusJson, CaughtUpTableHasEveryFieldAndNoDriftScan) {
               R"("rows_copied":1200,"cursor_kind":"time","cursor":"2024-05-01 12:00:00+00, 42",)"
               R"("cursor_age_s":5,"last_success":"2024-05-01T12:00:05Z",)"
               R"("seconds_since_success":3,"last_error":null,"last_error_at":null,)"
-              R"("stop_reason":null,"last_drift_scan":null}]}]})"
+              R"("stop_reason":null,"snapshot":null,"last_drift_scan":null}]}]})"
               "\n");
 }
 
@@ -153,7 +183,8 @@ TEST(StatusJson, FieldsNeverSetAreNullNotEmptyStrings) {
               R"("source":"public.items","phase":"snapshot","pending":"snapshot",)"
               R"("rows_copied":0,"cursor_kind":null,"cursor":null,"cursor_age_s":null,)"
               R"("last_success":null,"seconds_since_success":null,"last_error":null,)"
-              R"("last_error_at":null,"stop_reason":null,"last_drift_scan":null}]}]})"
+              R"("last_error_at":null,"stop_reason":null,"snapshot":null,)"
+              R"("last_drift_scan":null}]}]})"
               "\n");
 }
 
@@ -171,7 +202,7 @@ TEST(StatusJson, StoppedTableWithADriftScanHasItsErrorReasonAndScanCounts) {
               R"("cursor_age_s":5,"last_success":"2024-05-01T12:00:05Z",)"
               R"("seconds_since_success":3,"last_error":"said \"no\"",)"
               R"("last_error_at":"2024-05-01T12:01:00Z","stop_reason":"key changed; run resync",)"
-              R"("last_drift_scan":{"at":"2024-05-01T11:30:00Z","rows":1199,"missing":1,)"
+              R"("snapshot":null,"last_drift_scan":{"at":"2024-05-01T11:30:00Z","rows":1199,"missing":1,)"
               R"("extra":2,"different":3,"repaired":6,"ms":910,)"
               R"("in_sync_at":"2024-05-01T11:30:00Z"}}]}]})"
               "\n");

@@ -80,6 +80,14 @@ TEST(CopySql, SnapshotChunkIsKeysetPagedInKeyOrderWithTheRowFilter) {
               "LIMIT 500) TO STDOUT");
 }
 
+TEST(CopySql, RowCountForSnapshotProgressCountsWhatTheSnapshotCopies) {
+    Built filtered = plan_for("        where: \"note <> 'x'\"\n        soft_delete: gone\n");
+    EXPECT_EQ(build_row_count(spec_of(filtered)),
+              "SELECT count(*) FROM \"public\".\"orders\" WHERE (note <> 'x') AND \"gone\" IS NULL");
+    Built all = plan_for("");
+    EXPECT_EQ(build_row_count(spec_of(all)), "SELECT count(*) FROM \"public\".\"orders\"");
+}
+
 TEST(CopySql, IncrementalBatchPagesOnCursorThenKeySoTiesNeverSplit) {
     Built b = plan_for("        cursor: updated_at\n        batch_rows: 100\n");
     CopySpec spec = spec_of(b);

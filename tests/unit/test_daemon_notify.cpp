@@ -44,6 +44,11 @@ TEST(DaemonNotifyWatchdog, PingsAtHalfTheTimeoutOnlyForThisProcess) {
 
 TEST(DaemonNotifyStatus, OneLineCountingTablesByPhaseAndNamingWhatIsUnavailable) {
     EXPECT_EQ(status_line({3, 1, 0, ""}), "4 tables: 3 following, 1 in its first copy");
+    EXPECT_EQ(status_line({3, 1, 0, "", 420, 1000}),
+              "4 tables: 3 following, 1 in its first copy; snapshots 42%");
+    EXPECT_EQ(status_line({0, 1, 0, "", 2000, 1000}),
+              "1 table: 0 following, 1 in its first copy; snapshots 99%")
+        << "an estimate the rows passed never shows 100% before the end";
     EXPECT_EQ(status_line({1, 0, 0, ""}), "1 table: 1 following, 0 in its first copy");
     EXPECT_EQ(status_line({0, 2, 1, "b, c"}),
               "2 tables: 0 following, 2 in its first copy; 1 stopped; unavailable: b, c");

@@ -71,6 +71,9 @@ struct Bound {
 
 // COPY of the next snapshot chunk in key order, after `after_key` (all when empty).
 std::string build_snapshot_copy(const CopySpec& spec, const std::vector<std::string>& after_key);
+// The exact number of rows a snapshot copies (the row filter applied): for the progress
+// estimate of a small table, where the planner's estimate may be far off.
+std::string build_row_count(const CopySpec& spec);
 // COPY of the next incremental batch in (cursor, key) order from `from` (all when nullopt),
 // up to `bound` (unbounded when nullopt).
 std::string build_incremental_copy(const CopySpec& spec, const std::optional<Position>& from,

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "syncset/config/config.hpp"
@@ -48,6 +49,9 @@ class TableSync {
     const std::string& label() const noexcept { return m_label; }
     const plan::TablePlan& plan() const noexcept { return m_plan; }
     const CopySpec& spec() const noexcept { return m_spec; }
+    // Any thread, lock-free: the snapshot under way as of its last committed chunk (rows done,
+    // estimated total), or nullopt when none is (or its estimate is not read yet).
+    std::optional<std::pair<std::int64_t, std::int64_t>> snapshot_figures() const noexcept;
 
   private:
     struct PipeResult {
@@ -82,6 +86,13 @@ class TableSync {
     // An xmin poll's first step: whether it scans (the counters are read first).
     XminScan choose_scan(db::Connection& source);
     void ensure_stage(db::Connection& replica);
+    // Rows the snapshot under way will copy: the planner's estimate, or an exact count when
+    // that is small or unknown.
+    std::int64_t estimate_rows(db::Connection& source);
+    // With the first chunk of a snapshot (in its replica transaction): its estimate and start.
+    void start_snapshot_progress(db::Connection& source, db::Connection& replica);
+    // After a chunk: a "snapshot progress" line at most every 10 s.
+    void log_snapshot_progress(bool done);
     // Writes the checkpoint and commits; `before_commit` runs between the two.
     void commit_batch(db::Connection& replica, std::int64_t rows_added,
                       const std::function<void()>& before_commit = {});
@@ -111,6 +122,12 @@ class TableSync {
     bool m_counters_failed = false;    // reading them failed (not retryably): not tried again
     bool m_technique_logged = false;
     std::optional<std::string> m_prefetched;  // a snapshot chunk COPY already streaming
+    SteadyTime m_snapshot_since{};             // when the snapshot under way started
+    SteadyTime m_progress_logged{};            // its last "snapshot progress" line
+    // What snapshot_figures() reads; estimated < 0: no snapshot under way.
+    std::atomic<std::int64_t> m_figures_done{0};
+    std::atomic<std::int64_t> m_figures_estimated{-1};
+    void publish_snapshot_figures() noexcept;
 };
 
 }  // namespace syncset::copy

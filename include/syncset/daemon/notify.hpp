@@ -29,13 +29,16 @@ std::optional<std::chrono::milliseconds> watchdog_ping_interval(
     std::optional<std::string_view> watchdog_usec, std::optional<std::string_view> watchdog_pid,
     long own_pid);
 
-// The daemon's STATUS= line: "4 tables: 3 following, 1 in its first copy; 1 stopped; replica
-// b unavailable". One line; names are cut short so the datagram stays small.
+// The daemon's STATUS= line: "4 tables: 3 following, 1 in its first copy; snapshots 42%;
+// 1 stopped; unavailable: b". One line; names are cut short so the datagram stays small.
 struct StatusCounts {
     std::size_t following = 0;  // caught up at least once
     std::size_t copying = 0;    // not caught up yet (snapshot or first rounds)
     std::size_t stopped = 0;    // stopped by the schema step
     std::string unavailable;    // comma-separated replicas whose schema step failed
+    // Snapshots under way with an estimate: rows done and estimated, summed.
+    std::int64_t snapshot_rows_done = 0;
+    std::int64_t snapshot_rows_estimated = 0;
 };
 std::string status_line(const StatusCounts& counts);
 // Before the first schema step, while the source is waited for: "waiting for the source: <the

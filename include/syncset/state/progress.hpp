@@ -48,7 +48,29 @@ struct Progress {
     std::optional<std::int64_t> since_success_s;
     std::optional<std::int64_t> cursor_lag_s;  // time cursors only
     DriftResult last_drift;                    // checked_at empty: never scanned
+    // The snapshot, backfill or resync under way (pending != none), or the last one: rows it
+    // copied, its estimated total (nullopt until its first chunk) and seconds since it started.
+    std::int64_t snapshot_rows_done = 0;
+    std::optional<std::int64_t> snapshot_rows_estimated;
+    std::optional<double> snapshot_elapsed_s;
 };
+
+// Pure: how far a snapshot is, from rows done, the estimate and the seconds it has run. The
+// estimate is the planner's (pg_class.reltuples) for a large table: the percent stays below
+// 100 until the snapshot is done, and no ETA is given once the rows pass the estimate.
+struct SnapshotRate {
+    std::optional<double> percent;             // nullopt without an estimate
+    std::optional<double> rows_per_second;     // nullopt before a second has passed
+    std::optional<std::int64_t> eta_seconds;   // nullopt without both
+};
+SnapshotRate snapshot_rate(std::int64_t rows_done, std::optional<std::int64_t> rows_estimated,
+                           std::optional<double> elapsed_s) noexcept;
+
+// With the first chunk of a snapshot, backfill or resync, in its transaction: records its
+// estimated total and start time, and counts its rows from zero.
+void write_snapshot_estimate(db::Connection& conn, std::string_view schema,
+                             std::string_view target_schema, std::string_view target_name,
+                             std::int64_t rows_estimated);
 
 // Every table's progress; empty when the metadata schema does not exist.
 std::vector<Progress> read_progress(db::Connection& conn, std::string_view schema);

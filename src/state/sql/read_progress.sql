@@ -12,7 +12,9 @@ SELECT target_schema, target_name, source_schema, source_name, phase, pending,
             THEN extract(epoch FROM now() - (cursor::text[])[1]::timestamptz)::bigint END,
        to_char(drift_checked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
        drift_rows, drift_missing, drift_extra, drift_different, drift_repaired, drift_ms,
-       to_char(drift_in_sync_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+       to_char(drift_in_sync_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+       snapshot_rows_done, snapshot_rows_estimated,
+       extract(epoch FROM now() - snapshot_started_at)
 FROM :"schema".tables
 WHERE ($1::text IS NULL OR (target_schema = $1 AND target_name = $2))
 ORDER BY target_schema COLLATE "C", target_name COLLATE "C";

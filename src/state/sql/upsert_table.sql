@@ -19,4 +19,10 @@ ON CONFLICT (target_schema, target_name) DO UPDATE SET
         WHEN EXCLUDED.pending IN ('snapshot', 'resync') THEN NULL
         ELSE t.snapshot_position
     END,
+    -- Progress counts again from its first chunk (which sets the estimate and start time).
+    snapshot_started_at = CASE
+        WHEN EXCLUDED.pending IN ('snapshot', 'resync')
+          OR (EXCLUDED.pending <> 'none' AND EXCLUDED.pending <> t.pending) THEN NULL
+        ELSE t.snapshot_started_at
+    END,
     updated_at = now();
