@@ -76,6 +76,12 @@ int run(int argc, char** argv) {
     add_config(status_cmd);
     status_cmd->add_flag("--json", options.json, "print as JSON");
 
+    CLI::App* resync_cmd = app.add_subcommand(
+        "resync", "re-copy one replica table from the source, keeping the table meanwhile");
+    add_config(resync_cmd);
+    resync_cmd->add_option("--replica", options.replica, "the replica's name")->required();
+    resync_cmd->add_option("--table", options.table, "the replica table, schema.name")->required();
+
     CLI::App* validate_cmd =
         app.add_subcommand("validate", "check the configuration; no database is needed");
     add_config(validate_cmd);
@@ -99,6 +105,9 @@ int run(int argc, char** argv) {
         }
         if (status_cmd->parsed()) {
             return cmd_status(options);
+        }
+        if (resync_cmd->parsed()) {
+            return cmd_resync(options);
         }
         return cmd_check(options);
     } catch (const Error& e) {

@@ -18,6 +18,7 @@
 #include "syncset/error.hpp"
 #include "syncset/log/log.hpp"
 #include "syncset/plan/render.hpp"
+#include "syncset/state/locks.hpp"
 #include "syncset/state/progress.hpp"
 #include "syncset/state/store.hpp"
 
@@ -176,6 +177,84 @@ int cmd_status(const Options& options) {
     const bool unreadable = std::any_of(report.replicas.begin(), report.replicas.end(),
                                         [](const StatusReplica& r) { return r.error.has_value(); });
     return unreadable ? k_exit_database : k_exit_ok;
+}
+
+namespace {
+
+std::string joined_names(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& name : names) {
+        out += (out.empty() ? "" : ", ") + name;
+    }
+    return out.empty() ? "none" : out;
+}
+
+const config::ReplicaSpec& find_replica(const config::Config& config, const std::string& name) {
+    std::vector<std::string> names;
+    for (const auto& replica : config.replicas) {
+        if (replica.name == name) {
+            return replica;
+        }
+        names.push_back(replica.name);
+    }
+    throw Error(ErrorCode::usage,
+                "resync: no replica named '" + name + "' (replicas: " + joined_names(names) + ")");
+}
+
+}  // namespace
+
+int cmd_resync(const Options& options) {
+    config::Config config = load(options);
+    const config::ReplicaSpec& replica = find_replica(config, options.replica);
+    const auto target = config::parse_table_name(options.table);
+    if (!target || target->has_glob()) {
+        throw Error(ErrorCode::usage, "resync: --table '" + options.table +
+                                          "' is not one table name (schema.name)");
+    }
+    auto conn = db::Connection::open(replica.dsn, "resync:" + replica.name);
+    const std::vector<state::Progress> tables = state::read_progress(*conn, config.state_schema);
+    std::vector<std::string> names;
+    const state::Progress* found = nullptr;
+    for (const auto& t : tables) {
+        const config::TableName name{t.target_schema, t.target_name};
+        names.push_back(name.display());
+        if (name == *target) {
+            found = &t;
+        }
+    }
+    const std::string where = "replica " + replica.name + ": ";
+    if (found == nullptr) {
+        throw Error(ErrorCode::usage,
+                    "resync: " + where + "no table " + target->display() +
+                        " in its metadata (tables: " + joined_names(names) + ")",
+                    false, tables.empty() ? "run 'syncset run' first: it creates the tables" : "");
+    }
+    if (found->phase == state::Phase::stopped) {
+        throw Error(ErrorCode::usage, "resync: " + where + target->display() +
+                                          " is stopped (" + found->stop_reason +
+                                          "); fix that first: the next schema step resumes it");
+    }
+    // The table's session lock: a running daemon's current batch finishes first, and its next
+    // cycle reads the request.
+    constexpr std::chrono::seconds k_wait{60};
+    if (!state::lock_table(*conn, config.state_schema, target->schema, target->table, k_wait,
+                           nullptr)) {
+        throw Error(ErrorCode::database,
+                    "resync: " + where + target->display() + " stayed busy for " +
+                        std::to_string(k_wait.count()) + " s (a long batch, or a drift repair)",
+                    true, "try again");
+    }
+    const bool requested =
+        state::request_resync(*conn, config.state_schema, target->schema, target->table);
+    state::unlock_table(*conn, config.state_schema, target->schema, target->table);
+    if (!requested) {
+        throw Error(ErrorCode::usage,
+                    "resync: " + where + target->display() + " was stopped or removed meanwhile");
+    }
+    std::cout << where << target->display()
+              << ": resync requested; a running 'syncset run' re-copies it at its next poll, "
+                 "otherwise the next run does\n";
+    return k_exit_ok;
 }
 
 namespace {

@@ -17,6 +17,8 @@ struct Options {
     std::int64_t max_rows_per_second = 0;  // check: pace of the scan on each side; 0 unlimited
     std::string log_level;                 // overrides log.level when set
     std::string log_format;                // overrides log.format when set
+    std::string replica;                   // resync: the replica's name
+    std::string table;                     // resync: the replica (target) table
 };
 
 // Loads and validates the config, applies command-line overrides and sets up logging.
@@ -27,5 +29,6 @@ int cmd_plan(const Options& options);
 int cmd_run(const Options& options);
 int cmd_status(const Options& options);
 int cmd_check(const Options& options);
+int cmd_resync(const Options& options);
 
 }  // namespace syncset::cli

@@ -346,6 +346,7 @@ void TableSync::start_snapshot_progress(db::Connection& source, db::Connection& 
     log::info("snapshot started", {{"replica", m_replica},
                                    {"source", m_source_name},
                                    {"target", m_target_name},
+                                   {"work", state::to_string(m_progress.pending)},
                                    {"rows_estimated", estimate}});
 }
 
@@ -367,6 +368,7 @@ void TableSync::log_snapshot_progress(bool done) {
               {{"replica", m_replica},
                {"source", m_source_name},
                {"target", m_target_name},
+               {"work", state::to_string(m_progress.pending)},
                {"rows_done", m_progress.snapshot_rows_done},
                {"rows_estimated", m_progress.snapshot_rows_estimated.value_or(0)},
                {"percent", percent},

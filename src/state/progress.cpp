@@ -178,6 +178,17 @@ void write_snapshot_estimate(db::Connection& conn, std::string_view schema,
     }
 }
 
+bool request_resync(db::Connection& conn, std::string_view schema, std::string_view target_schema,
+                    std::string_view target_name) {
+    try {
+        db::Result result = conn.exec_params(expand_schema(sql::k_request_resync_sql, schema),
+                                             {std::string(target_schema), std::string(target_name)});
+        return result.affected_rows() > 0;
+    } catch (const Error& e) {
+        throw e.with_context("metadata schema " + std::string(schema));
+    }
+}
+
 void write_drift_result(db::Connection& conn, std::string_view schema,
                         std::string_view target_schema, std::string_view target_name,
                         const DriftResult& result) {

@@ -95,6 +95,11 @@ bool read_committed_since(db::Connection& conn, std::string_view schema,
 bool write_progress(db::Connection& conn, std::string_view schema, const Progress& progress,
                     std::int64_t rows_added);
 
+// Asks for a resync of the table (request_resync.sql), outside a transaction. False when it
+// has no state row or is stopped.
+bool request_resync(db::Connection& conn, std::string_view schema, std::string_view target_schema,
+                    std::string_view target_name);
+
 // Records a drift scan's result: in the caller's transaction when one is open, else at once.
 void write_drift_result(db::Connection& conn, std::string_view schema,
                         std::string_view target_schema, std::string_view target_name,
