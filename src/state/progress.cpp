@@ -1,6 +1,7 @@
 #include "syncset/state/progress.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "state/sql_text.hpp"
@@ -160,8 +161,8 @@ SnapshotRate snapshot_rate(std::int64_t rows_done, std::optional<std::int64_t> r
     }
     if (rate.percent && rate.rows_per_second && *rate.rows_per_second > 0 &&
         static_cast<double>(*rows_estimated) > done) {
-        rate.eta_seconds = static_cast<std::int64_t>(
-            (static_cast<double>(*rows_estimated) - done) / *rate.rows_per_second + 0.5);
+        rate.eta_seconds =
+            std::llround((static_cast<double>(*rows_estimated) - done) / *rate.rows_per_second);
     }
     return rate;
 }
