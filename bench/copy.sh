@@ -49,19 +49,13 @@ readonly target_incremental=1.3 # syncset time / COPY + upsert time
 readonly target_rss_mb=64       # peak RSS of one `syncset run --once` snapshot
 readonly target_rss_growth=1.25 # "flat": peak RSS at the largest size / at the smallest
 
-# Columns copied: every column but `secret` (the config excludes it).
-readonly cols="id, customer_id, status, region, note, amount, attrs, created_at, updated_at"
 readonly update_cols="customer_id, status, region, note, amount, attrs, created_at, updated_at"
 
 work=""
 pair_dir=""
 ok=0
 
-log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() {
-    log "FAILED: $*"
-    exit 1
-}
+readonly bench_name=bench  # its log lines: [bench HH:MM:SS] ...
 
 # shellcheck source=bench/lib.sh
 . "$repo_root/bench/lib.sh"
@@ -72,10 +66,7 @@ cleanup() {
     stop_pair_and_work "$status"
     exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+install_traps
 
 for value in "$rows" "$repeat" "$update_percent" "$run_timeout" "$min_free_gb" \
     "${batch_variants[@]}" "${rss_rows[@]}"; do

@@ -58,8 +58,6 @@ readonly target_bytes_per_diff=2048  # bytes read per differing row (< 2 KB)
 # Issue 10.
 readonly target_load_ratio=2.0       # clean check under a write load / the same check, quiet
 
-# The replicated columns (all but `secret`), in source order, for the exports and checksums.
-readonly cols="id, customer_id, status, region, note, amount, attrs, created_at, updated_at"
 # The same columns in the order syncset hashes them (copy::build_copy_spec): key, cursor, then
 # the rest in source order. The floor query hashes exactly this row text.
 readonly hash_cols="id, updated_at, customer_id, status, region, note, amount, attrs, created_at"
@@ -69,11 +67,7 @@ pair_dir=""
 daemon_pid=""
 ok=0
 
-log() { printf '[drift %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() {
-    log "FAILED: $*"
-    exit 1
-}
+readonly bench_name=drift  # its log lines: [drift HH:MM:SS] ...
 
 # shellcheck source=bench/lib.sh
 . "$repo_root/bench/lib.sh"
@@ -92,10 +86,7 @@ cleanup() {
     stop_pair_and_work "$status"
     exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+install_traps
 
 for value in "$rows" "$repeat" "$diffs" "$run_timeout" "$min_free_gb" "$load_rate" "$load_clients"; do
     is_uint "$value" || die "not a whole number: '$value' (check ROWS, REPEAT, DIFFS, ...)"

@@ -57,8 +57,6 @@ readonly pg_bin=${SYNCSET_PG_BIN:-/usr/lib/postgresql/15/bin}
 readonly target_extra_s=1    # p99 latency <= poll_interval + this, column cursors, scan or not
 readonly target_catchup_s=2  # writers stopped -> replica equals source
 
-# The replicated columns (all but `secret`), as in the other benchmarks.
-readonly cols="id, customer_id, status, region, note, amount, attrs, created_at, updated_at"
 # The probe row; the write load updates the others (2..ROWS).
 readonly probe_id=1
 
@@ -71,11 +69,7 @@ probe_pid=""
 subscribed=""
 ok=0
 
-log() { printf '[freshness %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() {
-    log "FAILED: $*"
-    exit 1
-}
+readonly bench_name=freshness  # its log lines: [freshness HH:MM:SS] ...
 
 # shellcheck source=bench/lib.sh
 . "$repo_root/bench/lib.sh"
@@ -101,10 +95,7 @@ cleanup() {
     stop_pair_and_work "$status"
     exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+install_traps
 
 for value in "$rows" "$duration" "$rate" "$clients" "$probe_ms" "$sample_ms" \
     "$catchup_timeout" "$run_timeout" "$min_free_gb"; do

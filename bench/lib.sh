@@ -1,7 +1,26 @@
 # Shared by the benchmarks (sourced, not run): number helpers, psql wrappers and the set-up
-# every benchmark does. Expects the caller to define log and die, and to set repo_root,
+# every benchmark does. Expects the caller to set bench_name (its log prefix), repo_root,
 # build_dir, work and run_timeout before calling these.
 # shellcheck shell=bash disable=SC2154
+
+log() { printf '[%s %(%H:%M:%S)T] %s\n' "$bench_name" -1 "$*" >&2; }
+die() {
+    log "FAILED: $*"
+    exit 1
+}
+
+# The exit traps every benchmark installs once its variables exist: its own `cleanup` (which
+# ends with stop_pair_and_work) on exit; an interrupt exits with 128 + the signal number.
+install_traps() {
+    trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    trap 'exit 129' HUP
+}
+
+# The replicated columns of bench_orders (all but `secret`), in source order.
+# shellcheck disable=SC2034 # used by the scripts that source this one
+readonly cols="id, customer_id, status, region, note, amount, attrs, created_at, updated_at"
 
 # Session settings for every psql of the benchmarks, the same ones syncset pins, so pipes,
 # checksums, the drift floor's row text and exports do not depend on server defaults.

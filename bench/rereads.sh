@@ -47,19 +47,13 @@ readonly run_timeout=${RUN_TIMEOUT:-1800}
 readonly keep_work=${KEEP_WORK:-0}
 readonly pg_bin=${SYNCSET_PG_BIN:-/usr/lib/postgresql/15/bin}
 
-# The replicated columns (all but `secret`), as in the other benchmarks.
-readonly cols="id, customer_id, status, region, note, amount, attrs, created_at, updated_at"
 
 work=""
 pair_dir=""
 daemon_pid=""
 ok=0
 
-log() { printf '[rereads %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() {
-    log "FAILED: $*"
-    exit 1
-}
+readonly bench_name=rereads  # its log lines: [rereads HH:MM:SS] ...
 
 # shellcheck source=bench/lib.sh
 . "$repo_root/bench/lib.sh"
@@ -72,10 +66,7 @@ cleanup() {
     stop_pair_and_work "$status"
     exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+install_traps
 
 for value in "$rows" "$window" "$rate" "$hot_percent" "$batch_rows" "$run_timeout"; do
     is_uint "$value" || die "not a whole number: '$value' (check ROWS, WINDOW, RATE, ...)"

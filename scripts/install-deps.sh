@@ -8,7 +8,7 @@ packages=(
     g++ cmake make pkg-config
     libpqxx-dev libpq-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libxxhash-dev libgtest-dev
     postgresql-15 postgresql-client-15
-    dpkg-dev file
+    dpkg-dev file systemd
 )
 
 missing=()
