@@ -10,6 +10,11 @@ packages=(
     postgresql-15 postgresql-client-15
     dpkg-dev file systemd
 )
+# The container stack test (docker/test.sh) only: Debian's engine, compose 1.29 and
+# debootstrap for base images without a registry.
+if [[ ${SYNCSET_TEST_DOCKER:-} == 1 ]]; then
+    packages+=(docker.io docker-compose debootstrap)
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do

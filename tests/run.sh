@@ -7,6 +7,8 @@
 #   BUILD_DIR=build-x tests/run.sh
 #   SANITIZE=address,undefined tests/run.sh   everything under ASan+LSan+UBSan, in build-asan
 #   SANITIZE=thread tests/run.sh              everything under TSan, in build-tsan
+#   SYNCSET_TEST_DOCKER=1 tests/run.sh        everything, then the container stack on a real
+#                                             engine (docker/test.sh; needs root)
 #
 # Under SANITIZE every process built here (the test binaries and the syncset binary they
 # start) writes its reports to BUILD_DIR/sanitizer-reports/; the run fails when any is there,
@@ -48,6 +50,16 @@ fi
 status=0
 tests/pg_pair.sh run -- ctest --test-dir "$build_dir" --output-on-failure -j"$jobs" \
     --no-tests=error --timeout 600 "$@" || status=$?
+
+# The container stack: with SYNCSET_TEST_DOCKER=1 it must run (77, no engine, is a failure).
+if [[ ${SYNCSET_TEST_DOCKER:-} == 1 ]]; then
+    docker_status=0
+    bash docker/test.sh || docker_status=$?
+    if ((docker_status != 0)); then
+        echo "run.sh: docker/test.sh failed (exit $docker_status)" >&2
+        status=1
+    fi
+fi
 
 if [[ -n $reports ]] && compgen -G "$reports/*" >/dev/null; then
     echo "run.sh: SANITIZE=$sanitize: $(find "$reports" -type f | wc -l) sanitizer report(s) in $reports:" >&2
