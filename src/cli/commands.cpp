@@ -229,13 +229,23 @@ int cmd_resync(const Options& options) {
                         " in its metadata (tables: " + joined_names(names) + ")",
                     false, tables.empty() ? "run 'syncset run' first: it creates the tables" : "");
     }
+    // A keyless table's snapshot path appends (there is no key to upsert on): a resync would
+    // duplicate its rows. It is copied in full at every poll anyway.
+    for (const auto& st : state::read_tables(*conn, config.state_schema)) {
+        if (st.target_schema == target->schema && st.target_name == target->table &&
+            st.key.empty()) {
+            throw Error(ErrorCode::usage, "resync: " + where + target->display() +
+                                              " has no key: it is re-copied in full at every "
+                                              "poll already, so there is nothing to resync");
+        }
+    }
     if (found->phase == state::Phase::stopped) {
         throw Error(ErrorCode::usage, "resync: " + where + target->display() +
                                           " is stopped (" + found->stop_reason +
                                           "); fix that first: the next schema step resumes it");
     }
-    // The table's session lock: a running daemon's current batch finishes first, and its next
-    // cycle reads the request.
+    // The table's session lock: a running daemon's current cycle (its poll, which runs until
+    // the table has caught up) finishes first, and its next cycle reads the request.
     constexpr std::chrono::seconds k_wait{60};
     if (!state::lock_table(*conn, config.state_schema, target->schema, target->table, k_wait,
                            nullptr)) {
@@ -244,8 +254,14 @@ int cmd_resync(const Options& options) {
                         std::to_string(k_wait.count()) + " s (a long batch, or a drift repair)",
                     true, "try again");
     }
-    const bool requested =
-        state::request_resync(*conn, config.state_schema, target->schema, target->table);
+    bool requested = false;
+    {
+        // And the migration lock: a schema step that read this state row before its DDL
+        // must not write the row back over the request afterwards.
+        state::MigrationLock migration(*conn, config.state_schema);
+        requested =
+            state::request_resync(*conn, config.state_schema, target->schema, target->table);
+    }
     state::unlock_table(*conn, config.state_schema, target->schema, target->table);
     if (!requested) {
         throw Error(ErrorCode::usage,

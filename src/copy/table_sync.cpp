@@ -258,9 +258,15 @@ StepResult TableSync::snapshot_step(db::Connection& source, db::Connection& repl
     if (read.handover) {
         apply_handover(m_progress, m_spec.cursor, read_handover_cursor(source, stop));
     }
-    replica.begin();
+    // Read on the source before the replica's transaction opens, so it never idles in one.
+    std::optional<std::int64_t> estimate;
     if (!m_progress.snapshot_elapsed_s) {
-        start_snapshot_progress(source, replica);
+        release(source);  // nothing streams before a snapshot's first chunk, but be sure
+        estimate = estimate_rows(source);
+    }
+    replica.begin();
+    if (estimate) {
+        start_snapshot_progress(replica, *estimate);
     }
     PipeResult copied;
     const std::string copy_out = build_snapshot_copy(m_spec, read.after_key);
@@ -304,8 +310,9 @@ StepResult TableSync::snapshot_step(db::Connection& source, db::Connection& repl
 }
 
 void TableSync::publish_snapshot_figures() noexcept {
-    const bool under_way =
-        m_progress.pending != state::Work::none && m_progress.snapshot_rows_estimated;
+    // Started: a new snapshot not begun yet still holds the last one's figures.
+    const bool under_way = m_progress.pending != state::Work::none &&
+                           m_progress.snapshot_elapsed_s && m_progress.snapshot_rows_estimated;
     m_figures_done.store(m_progress.snapshot_rows_done, std::memory_order_relaxed);
     m_figures_estimated.store(under_way ? *m_progress.snapshot_rows_estimated : -1,
                               std::memory_order_relaxed);
@@ -320,21 +327,23 @@ std::optional<std::pair<std::int64_t, std::int64_t>> TableSync::snapshot_figures
 }
 
 std::int64_t TableSync::estimate_rows(db::Connection& source) {
-    // Below this the estimate is replaced by an exact count: cheap, and the planner's figure
-    // for a small or fresh table is often far off (or -1: never analyzed).
-    constexpr std::int64_t k_count_below = 100000;
+    // A small table gets an exact count: cheap, and the planner's figure for a small or fresh
+    // table is often far off (or -1: never analyzed). A large one keeps the estimate, even a
+    // poor one: a full count of it would cost a scan of its own.
+    constexpr std::int64_t k_count_below_rows = 100000;
+    constexpr std::int64_t k_count_below_pages = 12800;  // 100 MB of 8 kB pages
     db::Result r = source.exec_params(sql::k_read_row_estimate_sql, {m_spec.source_table});
     const std::int64_t estimate = parse_int64(r.value(0, 0));
-    if (estimate >= k_count_below && r.value(0, 1) != "true") {
+    const bool unknown = r.value(0, 1) == "true";
+    const std::int64_t pages = parse_int64(r.value(0, 2));
+    if (pages >= k_count_below_pages || (estimate >= k_count_below_rows && !unknown)) {
         return estimate;
     }
     db::Result count = source.query(build_row_count(m_spec));
     return parse_int64(count.value(0, 0));
 }
 
-void TableSync::start_snapshot_progress(db::Connection& source, db::Connection& replica) {
-    release(source);  // nothing streams before a snapshot's first chunk, but be sure
-    const std::int64_t estimate = estimate_rows(source);
+void TableSync::start_snapshot_progress(db::Connection& replica, std::int64_t estimate) {
     state::write_snapshot_estimate(replica, m_state_schema, m_plan.target_schema,
                                    m_plan.target_name, estimate);
     m_progress.snapshot_rows_estimated = estimate;

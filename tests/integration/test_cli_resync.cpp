@@ -107,5 +107,18 @@ TEST_F(CliResync, UnknownReplicaOrTableExitsTwoNamingWhatExistsAndChangesNothing
               "none,none");
 }
 
+TEST_F(CliResync, AKeylessTableIsRefusedBecauseItsReCopyWouldDuplicateRows) {
+    exec_source("CREATE TABLE loose (n int, v text); INSERT INTO loose VALUES (1, 'a'), (1, 'a')");
+    const std::string yaml =
+        config("      - source: public.loose\n        cursor: none\n        mode: mirror\n");
+    ASSERT_EQ(run_once(yaml).exit_status, 0);
+    CliResult resync = run_syncset({"resync", "--replica", "r", "--table", "public.loose"}, yaml);
+    EXPECT_EQ(resync.exit_status, 2);
+    EXPECT_NE(resync.err.find("has no key"), std::string::npos) << resync.err;
+    EXPECT_EQ(query_value(Server::replica, "SELECT pending FROM _syncset.tables"), "none");
+    ASSERT_EQ(run_once(yaml).exit_status, 0);
+    EXPECT_EQ(query_value(Server::replica, "SELECT count(*) FROM loose"), "2");
+}
+
 }  // namespace
 }  // namespace syncset::test

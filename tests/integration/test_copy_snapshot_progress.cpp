@@ -48,11 +48,11 @@ TEST_F(CopySnapshotProgress, AfterKillNineMidSnapshotStatusShowsHowFarAndTheCoun
         "CREATE TABLE items (id int PRIMARY KEY, v text); "
         "INSERT INTO items SELECT g, 'x' FROM generate_series(1, " +
         std::to_string(k_rows) + ") g; ANALYZE items;");
-    // Every 1000th row sleeps 10 ms at the source: about 2 s for the whole snapshot, so the
-    // test can stop it in the middle.
+    // Every 200th row sleeps 10 ms at the source: about 10 s for the whole snapshot, so the
+    // test stops it in the middle with seconds to spare.
     const std::string yaml = config(
         "      - source: public.items\n        cursor: none\n"
-        "        where: \"id % 1000 <> 0 OR pg_sleep(0.01) IS NOT NULL\"\n"
+        "        where: \"id % 200 <> 0 OR pg_sleep(0.01) IS NOT NULL\"\n"
         "        snapshot_chunk_rows: 5000\n");
     {
         NotifySocket systemd;

@@ -65,7 +65,8 @@ TEST_F(DaemonSystemdNotify, ReadyAfterTheSchemaStepThenWatchdogReloadAndStopping
         60s))
         << socket.all() << daemon.describe();
 
-    // Pings: at least four more in the next 1.5 s, none closer than about half the interval.
+    // Pings: every 200 ms, so in 1.5 s at least four and, not faster than that, at most nine
+    // (counted by arrival: a stalled test sees a burst, never more pings than were sent).
     const std::size_t from = socket.messages.size();
     socket.receive_until([](const auto&) { return false; }, 1500ms);
     std::vector<Clock::time_point> pings;
@@ -75,9 +76,7 @@ TEST_F(DaemonSystemdNotify, ReadyAfterTheSchemaStepThenWatchdogReloadAndStopping
         }
     }
     EXPECT_GE(pings.size(), 4U) << socket.all();
-    for (std::size_t i = 1; i < pings.size(); ++i) {
-        EXPECT_GE(pings[i] - pings[i - 1], 150ms) << "pinged faster than every 200 ms";
-    }
+    EXPECT_LE(pings.size(), 9U) << "pinged faster than every 200 ms: " << socket.all();
 
     daemon.send_signal(SIGHUP);
     ASSERT_TRUE(socket.receive_until(

@@ -434,6 +434,26 @@ TEST_F(StateStore, DriftResultsRecordThePassTimeAndTheLastScanThatProvedTheTable
     EXPECT_EQ(drift_of().ms, 7);
 }
 
+TEST_F(StateStore, ADriftScanIsNotDueWhileAReCopyIsUnderWayAndAResyncMakesItDueAfter) {
+    ensure_schema(replica(), k_default_schema);
+    write_committed(k_default_schema, plain_table("orders"));
+    write_drift_result(replica(), k_default_schema, "public", "orders",
+                       DriftResult{.rows = 1, .ms = 1});
+    const auto due = [&] {
+        return read_drift_due(replica(), k_default_schema, "public", "orders",
+                              std::chrono::hours(1));
+    };
+    EXPECT_FALSE(due()) << "scanned just now";
+    ASSERT_TRUE(request_resync(replica(), k_default_schema, "public", "orders"));
+    EXPECT_EQ(read_tables(replica(), k_default_schema).at(0).pending, Work::resync);
+    EXPECT_FALSE(due()) << "its scan would race the re-copy and wait for its lock";
+    exec_replica("UPDATE _syncset.tables SET pending = 'none', phase = 'incremental'");
+    EXPECT_TRUE(due()) << "the resync cleared the last scan: due once the re-copy is done";
+    // A stopped table is not resynced.
+    exec_replica("UPDATE _syncset.tables SET phase = 'stopped'");
+    EXPECT_FALSE(request_resync(replica(), k_default_schema, "public", "orders"));
+}
+
 TEST_F(StateStore, WriteStopJoinsTheCallersTransaction) {
     ensure_schema(replica(), k_default_schema);
     write_committed(k_default_schema, plain_table("orders"));

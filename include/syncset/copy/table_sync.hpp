@@ -90,7 +90,7 @@ class TableSync {
     // that is small or unknown.
     std::int64_t estimate_rows(db::Connection& source);
     // With the first chunk of a snapshot (in its replica transaction): its estimate and start.
-    void start_snapshot_progress(db::Connection& source, db::Connection& replica);
+    void start_snapshot_progress(db::Connection& replica, std::int64_t estimate);
     // After a chunk: a "snapshot progress" line at most every 10 s.
     void log_snapshot_progress(bool done);
     // Writes the checkpoint and commits; `before_commit` runs between the two.
