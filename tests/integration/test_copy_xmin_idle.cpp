@@ -95,13 +95,16 @@ class CopyXminIdle : public CopyTest {
     }
 };
 
-// About 15 polls in the window: reading the table each time would be 15 x k_rows rows.
+// About 15 polls in the window: reading the table each time would be 15 x k_rows rows. The
+// start-up reads (the exact count for the snapshot estimate, the snapshot, the first poll: 3 x
+// k_rows) may still be counted inside the window: the daemon's session flushes its statistics
+// up to 10 s late once idle (PGSTAT_IDLE_INTERVAL), as seen under ASan.
 TEST_F(CopyXminIdle, AnIdleTableIsNotReadInFullOnEveryPoll) {
     create_items();
     SyncsetProcess daemon({"run"}, items_config(""));
     const std::int64_t read = rows_read_while_idle(daemon, 3s);
     RecordProperty("rows_read", std::to_string(read));
-    EXPECT_LE(read, 2 * k_rows) << "an idle xmin table was read in full on (nearly) every poll: "
+    EXPECT_LE(read, 4 * k_rows) << "an idle xmin table was read in full on (nearly) every poll: "
                                 << read << " rows read in 3 s at poll_interval 200ms\n"
                                 << daemon.describe();
     stop(daemon);
