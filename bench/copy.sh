@@ -98,13 +98,6 @@ drop_db() {
     pq "$(dsn_at "$1" postgres)" -c "drop database if exists $2 with (force)"
 }
 
-# "count sum" of the copied columns; the sum hashes each row's text.
-checksum() {
-    local dsn=$1 table=$2
-    pq_value "$dsn" "select count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)
-                     from (select $cols from $table) t"
-}
-
 # verify LABEL DSN TABLE EXPECTED [LOG]: the replica table matches the source checksum, or die
 # (showing the end of LOG, the log of the run that should have made it match).
 verify() {

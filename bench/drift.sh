@@ -118,13 +118,6 @@ human() {
 
 
 
-# "count sum" of the replicated columns; the sum hashes each row's text.
-checksum() {
-    local dsn=$1
-    pq_value "$dsn" "select count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)
-                     from (select $cols from public.bench_orders) t"
-}
-
 verify() {
     local label=$1 got
     got=$(checksum "$rep_dsn") || die "$label: could not read the replica table"

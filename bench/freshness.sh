@@ -118,12 +118,6 @@ readonly poll_ms
 # ---------------------------------------------------------------------------------------------
 # Helpers
 
-# "count sum" of the replicated columns; the sum hashes each row's text.
-checksum() {
-    pq_value "$1" "select count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)
-                   from (select $cols from public.bench_orders) t"
-}
-
 # The rows the window wrote, by (id, updated_at): what must have reached the replica. Both
 # sides have an index on (updated_at, id), so this reads only the window's rows.
 window_hash_sql() {

@@ -22,6 +22,13 @@ install_traps() {
 # shellcheck disable=SC2034 # used by the scripts that source this one
 readonly cols="id, customer_id, status, region, note, amount, attrs, created_at, updated_at"
 
+# checksum DSN [TABLE]: "count sum" of TABLE's replicated columns (default public.bench_orders);
+# the sum hashes each row's text, so the two sides of a copy compare in one query each.
+checksum() {
+    pq_value "$1" "select count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)
+                   from (select $cols from ${2:-public.bench_orders}) t"
+}
+
 # Session settings for every psql of the benchmarks, the same ones syncset pins, so pipes,
 # checksums, the drift floor's row text and exports do not depend on server defaults.
 readonly psql_options="-c client_encoding=UTF8 -c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC -c extra_float_digits=3 -c bytea_output=hex -c client_min_messages=warning"

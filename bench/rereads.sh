@@ -89,11 +89,6 @@ readonly hot_last=$((1 + rows * hot_percent / 100))
 
 # ---------------------------------------------------------------------------------------------
 
-checksum() {
-    pq_value "$1" "select count(*), coalesce(sum(hashtextextended(t::text, 0)), 0)
-                   from (select $cols from public.bench_orders) t"
-}
-
 # "seq_tup_read+idx_tup_fetch n_tup_upd" of the source table.
 table_counters() {
     pq_value "$src_dsn" "select coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0), n_tup_upd
