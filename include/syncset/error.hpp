@@ -34,7 +34,8 @@ int exit_status_for(ErrorCode code) noexcept;
 
 class Error : public std::runtime_error {
   public:
-    Error(ErrorCode code, const std::string& message, bool retryable = false, std::string hint = {});
+    Error(ErrorCode code, const std::string& message, bool retryable = false,
+          std::string hint = {});
 
     ErrorCode code() const noexcept { return m_code; }
     // True when trying the same operation again later may succeed (connection loss,

@@ -230,8 +230,7 @@ Catalog read_catalog(pqxx::connection& conn, std::string_view state_schema) {
 
 std::string read_catalog_fingerprint(db::Connection& conn, std::string_view state_schema) {
     // One statement outside a transaction block: a single round trip.
-    const db::Result result =
-        conn.exec_params(sql::k_fingerprint_sql, {std::string(state_schema)});
+    const db::Result result = conn.exec_params(sql::k_fingerprint_sql, {std::string(state_schema)});
     if (result.rows() != 1 || result.is_null(0, 0)) {
         throw Error(ErrorCode::database, "read catalog fingerprint: expected one value, got " +
                                              std::to_string(result.rows()) + " rows");

@@ -208,8 +208,8 @@ int cmd_resync(const Options& options) {
     const config::ReplicaSpec& replica = find_replica(config, options.replica);
     const auto target = config::parse_table_name(options.table);
     if (!target || target->has_glob()) {
-        throw Error(ErrorCode::usage, "resync: --table '" + options.table +
-                                          "' is not one table name (schema.name)");
+        throw Error(ErrorCode::usage,
+                    "resync: --table '" + options.table + "' is not one table name (schema.name)");
     }
     auto conn = db::Connection::open(replica.dsn, "resync:" + replica.name);
     const std::vector<state::Progress> tables = state::read_progress(*conn, config.state_schema);
@@ -240,8 +240,8 @@ int cmd_resync(const Options& options) {
         }
     }
     if (found->phase == state::Phase::stopped) {
-        throw Error(ErrorCode::usage, "resync: " + where + target->display() +
-                                          " is stopped (" + found->stop_reason +
+        throw Error(ErrorCode::usage, "resync: " + where + target->display() + " is stopped (" +
+                                          found->stop_reason +
                                           "); fix that first: the next schema step resumes it");
     }
     // The table's session lock: a running daemon's current cycle (its poll, which runs until

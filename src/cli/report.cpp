@@ -49,8 +49,8 @@ void append_snapshot_progress(std::string& out, const state::Progress& t) {
     }
     char percent[16];
     std::snprintf(percent, sizeof percent, "%.1f", rate->percent.value_or(0.0));
-    append(out, "\n    ", state::to_string(t.pending), " ", percent, "%: ",
-           std::to_string(t.snapshot_rows_done), " of ~",
+    append(out, "\n    ", state::to_string(t.pending), " ", percent,
+           "%: ", std::to_string(t.snapshot_rows_done), " of ~",
            std::to_string(*t.snapshot_rows_estimated), " rows");
     if (rate->rows_per_second) {
         append(out, ", ", std::to_string(static_cast<std::int64_t>(*rate->rows_per_second)),
@@ -209,7 +209,8 @@ void write_keys(JsonWriter& json, const std::vector<std::vector<std::string>>& k
 }
 
 std::string bytes_text(std::uint64_t bytes) {
-    return bytes < std::uint64_t{10} * 1024 ? std::to_string(bytes) + " B" : std::to_string(bytes / 1024) + " KB";
+    return bytes < std::uint64_t{10} * 1024 ? std::to_string(bytes) + " B"
+                                            : std::to_string(bytes / 1024) + " KB";
 }
 
 std::string seconds_text(double seconds) {

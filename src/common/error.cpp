@@ -44,10 +44,7 @@ int exit_status_for(ErrorCode code) noexcept {
 }
 
 Error::Error(ErrorCode code, const std::string& message, bool retryable, std::string hint)
-    : std::runtime_error(message),
-      m_code(code),
-      m_retryable(retryable),
-      m_hint(std::move(hint)) {}
+    : std::runtime_error(message), m_code(code), m_retryable(retryable), m_hint(std::move(hint)) {}
 
 Error Error::with_context(std::string_view context) const {
     Error wrapped(m_code, std::string(context) + ": " + what(), m_retryable, m_hint);

@@ -579,7 +579,7 @@ class Daemon {
     bool m_once;
     Signals& m_signals;
     Notifier& m_notifier;  // main thread only
-    Schedule m_schedule;  // guarded by m_mutex
+    Schedule m_schedule;   // guarded by m_mutex
     std::mutex m_mutex;
     std::condition_variable m_wake;
     std::vector<Job> m_jobs;

@@ -4,8 +4,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -84,9 +84,9 @@ std::string status_line(const StatusCounts& counts) {
                        std::to_string(counts.following) + " following, " +
                        std::to_string(counts.copying) + " in its first copy";
     if (counts.snapshot_rows_estimated > 0) {
-        const double percent = std::min(99.0, 100.0 *
-                                                  static_cast<double>(counts.snapshot_rows_done) /
-                                                  static_cast<double>(counts.snapshot_rows_estimated));
+        const double percent =
+            std::min(99.0, 100.0 * static_cast<double>(counts.snapshot_rows_done) /
+                               static_cast<double>(counts.snapshot_rows_estimated));
         line += "; snapshots " + std::to_string(static_cast<int>(percent)) + "%";
     }
     if (counts.stopped > 0) {

@@ -171,9 +171,9 @@ void write_snapshot_estimate(db::Connection& conn, std::string_view schema,
                              std::string_view target_schema, std::string_view target_name,
                              std::int64_t rows_estimated) {
     try {
-        conn.exec_params(expand_schema(sql::k_update_snapshot_estimate_sql, schema),
-                         {std::string(target_schema), std::string(target_name),
-                          std::to_string(rows_estimated)});
+        conn.exec_params(
+            expand_schema(sql::k_update_snapshot_estimate_sql, schema),
+            {std::string(target_schema), std::string(target_name), std::to_string(rows_estimated)});
     } catch (const Error& e) {
         throw e.with_context("metadata schema " + std::string(schema));
     }
@@ -182,8 +182,9 @@ void write_snapshot_estimate(db::Connection& conn, std::string_view schema,
 bool request_resync(db::Connection& conn, std::string_view schema, std::string_view target_schema,
                     std::string_view target_name) {
     try {
-        db::Result result = conn.exec_params(expand_schema(sql::k_request_resync_sql, schema),
-                                             {std::string(target_schema), std::string(target_name)});
+        db::Result result =
+            conn.exec_params(expand_schema(sql::k_request_resync_sql, schema),
+                             {std::string(target_schema), std::string(target_name)});
         return result.affected_rows() > 0;
     } catch (const Error& e) {
         throw e.with_context("metadata schema " + std::string(schema));

@@ -88,7 +88,8 @@ TEST_F(CliResync, UnknownReplicaOrTableExitsTwoNamingWhatExistsAndChangesNothing
     EXPECT_NE(no_replica.err.find("no replica named 'nope' (replicas: r)"), std::string::npos)
         << no_replica.err;
 
-    CliResult no_table = run_syncset({"resync", "--replica", "r", "--table", "public.nope"}, m_yaml);
+    CliResult no_table =
+        run_syncset({"resync", "--replica", "r", "--table", "public.nope"}, m_yaml);
     EXPECT_EQ(no_table.exit_status, 2);
     EXPECT_NE(no_table.err.find("no table public.nope in its metadata (tables: public.items, "
                                 "public.other)"),
@@ -102,8 +103,7 @@ TEST_F(CliResync, UnknownReplicaOrTableExitsTwoNamingWhatExistsAndChangesNothing
     CliResult missing = run_syncset({"resync", "--replica", "r"}, m_yaml);
     EXPECT_EQ(missing.exit_status, 2) << "--table is required";
 
-    EXPECT_EQ(query_value(Server::replica,
-                          "SELECT string_agg(pending, ',') FROM _syncset.tables"),
+    EXPECT_EQ(query_value(Server::replica, "SELECT string_agg(pending, ',') FROM _syncset.tables"),
               "none,none");
 }
 

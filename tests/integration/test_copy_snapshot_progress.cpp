@@ -16,8 +16,9 @@ namespace {
 class CopySnapshotProgress : public CopyTest {
   protected:
     std::string state_of(const std::string& column) {
-        return query_value(Server::replica, "SELECT " + column +
-                                                " FROM _syncset.tables WHERE target_name = 'items'");
+        return query_value(
+            Server::replica,
+            "SELECT " + column + " FROM _syncset.tables WHERE target_name = 'items'");
     }
 };
 
@@ -69,8 +70,7 @@ TEST_F(CopySnapshotProgress, AfterKillNineMidSnapshotStatusShowsHowFarAndTheCoun
             << daemon.describe();
         // systemd's STATUS= follows the snapshot too (the loop sends it within 200 ms).
         EXPECT_TRUE(systemd.receive_until(
-            [](const std::string& m) { return m.find("; snapshots ") != std::string::npos; },
-            5s))
+            [](const std::string& m) { return m.find("; snapshots ") != std::string::npos; }, 5s))
             << systemd.all();
         daemon.kill_now();
     }
@@ -78,8 +78,7 @@ TEST_F(CopySnapshotProgress, AfterKillNineMidSnapshotStatusShowsHowFarAndTheCoun
     EXPECT_EQ(state_of("pending"), "snapshot") << "the test was meant to stop it midway";
     EXPECT_EQ(state_of("snapshot_rows_estimated"), std::to_string(k_rows)) << "reltuples";
     EXPECT_EQ(std::to_string(done), state_of("rows_copied"));
-    EXPECT_EQ(std::to_string(done),
-              query_value(Server::replica, "SELECT count(*) FROM items"))
+    EXPECT_EQ(std::to_string(done), query_value(Server::replica, "SELECT count(*) FROM items"))
         << "the count is committed with its chunk, never ahead of the rows";
 
     CliResult text = run_syncset({"status"}, yaml);
@@ -87,8 +86,8 @@ TEST_F(CopySnapshotProgress, AfterKillNineMidSnapshotStatusShowsHowFarAndTheCoun
     EXPECT_NE(text.out.find(" of ~" + std::to_string(k_rows) + " rows"), std::string::npos)
         << text.out;
     CliResult json = run_syncset({"status", "--json"}, yaml);
-    EXPECT_NE(json.out.find(R"("snapshot":{"work":"snapshot","rows_done":)" +
-                            std::to_string(done) + R"(,"rows_estimated":200000,"percent":)"),
+    EXPECT_NE(json.out.find(R"("snapshot":{"work":"snapshot","rows_done":)" + std::to_string(done) +
+                            R"(,"rows_estimated":200000,"percent":)"),
               std::string::npos)
         << json.out;
 

@@ -46,8 +46,7 @@ TEST_F(DaemonSystemdNotify, ReadyAfterTheSchemaStepThenWatchdogReloadAndStopping
     SyncsetProcess daemon({"run"}, yaml,
                           {"NOTIFY_SOCKET=" + socket.path(), "WATCHDOG_USEC=400000"});
 
-    ASSERT_TRUE(socket.receive_until([](const auto& m) { return starts_with(m, "READY=1"); },
-                                     60s))
+    ASSERT_TRUE(socket.receive_until([](const auto& m) { return starts_with(m, "READY=1"); }, 60s))
         << socket.all() << daemon.describe();
     const std::string& ready = socket.messages.back();
     EXPECT_NE(ready.find("\nSTATUS=1 table: "), std::string::npos) << ready;
@@ -56,13 +55,11 @@ TEST_F(DaemonSystemdNotify, ReadyAfterTheSchemaStepThenWatchdogReloadAndStopping
             << "a ping before READY=1 while the source was not waited for: " << socket.all();
     }
     // The schema step is done by READY=1: the replica table exists.
-    EXPECT_EQ(query_value(Server::replica, "SELECT to_regclass('public.items') IS NOT NULL"),
-              "t");
+    EXPECT_EQ(query_value(Server::replica, "SELECT to_regclass('public.items') IS NOT NULL"), "t");
 
     // The table catches up: STATUS= says so, without waiting for a restart or a signal.
     ASSERT_TRUE(socket.receive_until(
-        [](const auto& m) { return m == "STATUS=1 table: 1 following, 0 in its first copy"; },
-        60s))
+        [](const auto& m) { return m == "STATUS=1 table: 1 following, 0 in its first copy"; }, 60s))
         << socket.all() << daemon.describe();
 
     // Pings: every 200 ms, so in 1.5 s at least four and, not faster than that, at most nine
@@ -82,8 +79,7 @@ TEST_F(DaemonSystemdNotify, ReadyAfterTheSchemaStepThenWatchdogReloadAndStopping
     ASSERT_TRUE(socket.receive_until(
         [](const auto& m) { return starts_with(m, "RELOADING=1\nMONOTONIC_USEC="); }, 30s))
         << socket.all() << daemon.describe();
-    ASSERT_TRUE(socket.receive_until([](const auto& m) { return starts_with(m, "READY=1"); },
-                                     30s))
+    ASSERT_TRUE(socket.receive_until([](const auto& m) { return starts_with(m, "READY=1"); }, 30s))
         << "READY=1 again after the reload: " << socket.all() << daemon.describe();
 
     daemon.send_signal(SIGTERM);
@@ -98,11 +94,9 @@ TEST_F(DaemonSystemdNotify, AnUnreachableReplicaDoesNotHoldBackReadinessAndIsNam
     const std::string tables = "      - source: public.items\n        cursor: none\n";
     const std::string gone_dsn = "host=127.0.0.1 port=" + std::to_string(closed_local_port()) +
                                  " user=postgres dbname=nowhere connect_timeout=2";
-    const std::string yaml =
-        config_for({{"r", replica_dsn(), tables}, {"gone", gone_dsn, tables}});
+    const std::string yaml = config_for({{"r", replica_dsn(), tables}, {"gone", gone_dsn, tables}});
     SyncsetProcess daemon({"run"}, yaml, {"NOTIFY_SOCKET=" + socket.path()});
-    ASSERT_TRUE(socket.receive_until([](const auto& m) { return starts_with(m, "READY=1"); },
-                                     60s))
+    ASSERT_TRUE(socket.receive_until([](const auto& m) { return starts_with(m, "READY=1"); }, 60s))
         << socket.all() << daemon.describe();
     EXPECT_NE(socket.messages.back().find("unavailable: gone"), std::string::npos)
         << socket.messages.back();

@@ -195,17 +195,18 @@ TEST(StatusJson, StoppedTableWithADriftScanHasItsErrorReasonAndScanCounts) {
     p.last_error_at = "2024-05-01T12:01:00Z";
     p.stop_reason = "key changed; run resync";
     p.last_drift = {"2024-05-01T11:30:00Z", 1199, 1, 2, 3, 6, 910, "2024-05-01T11:30:00Z"};
-    EXPECT_EQ(render_status_json(one_replica({p})),
-              R"({"replicas":[{"name":"billing","tables":[{"target":"public.orders",)"
-              R"("source":"shop.orders","phase":"stopped","pending":"none",)"
-              R"("rows_copied":1200,"cursor_kind":"time","cursor":"2024-05-01 12:00:00+00, 42",)"
-              R"("cursor_age_s":5,"last_success":"2024-05-01T12:00:05Z",)"
-              R"("seconds_since_success":3,"last_error":"said \"no\"",)"
-              R"("last_error_at":"2024-05-01T12:01:00Z","stop_reason":"key changed; run resync",)"
-              R"("snapshot":null,"last_drift_scan":{"at":"2024-05-01T11:30:00Z","rows":1199,"missing":1,)"
-              R"("extra":2,"different":3,"repaired":6,"ms":910,)"
-              R"("in_sync_at":"2024-05-01T11:30:00Z"}}]}]})"
-              "\n");
+    EXPECT_EQ(
+        render_status_json(one_replica({p})),
+        R"({"replicas":[{"name":"billing","tables":[{"target":"public.orders",)"
+        R"("source":"shop.orders","phase":"stopped","pending":"none",)"
+        R"("rows_copied":1200,"cursor_kind":"time","cursor":"2024-05-01 12:00:00+00, 42",)"
+        R"("cursor_age_s":5,"last_success":"2024-05-01T12:00:05Z",)"
+        R"("seconds_since_success":3,"last_error":"said \"no\"",)"
+        R"("last_error_at":"2024-05-01T12:01:00Z","stop_reason":"key changed; run resync",)"
+        R"("snapshot":null,"last_drift_scan":{"at":"2024-05-01T11:30:00Z","rows":1199,"missing":1,)"
+        R"("extra":2,"different":3,"repaired":6,"ms":910,)"
+        R"("in_sync_at":"2024-05-01T11:30:00Z"}}]}]})"
+        "\n");
 }
 
 TEST(StatusJson, UnreadableReplicaHasAnErrorInsteadOfTablesAndEmptyOneAnEmptyList) {

@@ -82,8 +82,9 @@ TEST(CopySql, SnapshotChunkIsKeysetPagedInKeyOrderWithTheRowFilter) {
 
 TEST(CopySql, RowCountForSnapshotProgressCountsWhatTheSnapshotCopies) {
     Built filtered = plan_for("        where: \"note <> 'x'\"\n        soft_delete: gone\n");
-    EXPECT_EQ(build_row_count(spec_of(filtered)),
-              "SELECT count(*) FROM \"public\".\"orders\" WHERE (note <> 'x') AND \"gone\" IS NULL");
+    EXPECT_EQ(
+        build_row_count(spec_of(filtered)),
+        "SELECT count(*) FROM \"public\".\"orders\" WHERE (note <> 'x') AND \"gone\" IS NULL");
     Built all = plan_for("");
     EXPECT_EQ(build_row_count(spec_of(all)), "SELECT count(*) FROM \"public\".\"orders\"");
 }

@@ -122,8 +122,8 @@ class TableSync {
     bool m_counters_failed = false;    // reading them failed (not retryably): not tried again
     bool m_technique_logged = false;
     std::optional<std::string> m_prefetched;  // a snapshot chunk COPY already streaming
-    SteadyTime m_snapshot_since{};             // when the snapshot under way started
-    SteadyTime m_progress_logged{};            // its last "snapshot progress" line
+    SteadyTime m_snapshot_since{};            // when the snapshot under way started
+    SteadyTime m_progress_logged{};           // its last "snapshot progress" line
     // What snapshot_figures() reads; estimated < 0: no snapshot under way.
     std::atomic<std::int64_t> m_figures_done{0};
     std::atomic<std::int64_t> m_figures_estimated{-1};

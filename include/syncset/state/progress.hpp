@@ -59,9 +59,9 @@ struct Progress {
 // estimate is the planner's (pg_class.reltuples) for a large table: the percent stays below
 // 100 until the snapshot is done, and no ETA is given once the rows pass the estimate.
 struct SnapshotRate {
-    std::optional<double> percent;             // nullopt without an estimate
-    std::optional<double> rows_per_second;     // nullopt before a second has passed
-    std::optional<std::int64_t> eta_seconds;   // nullopt without both
+    std::optional<double> percent;            // nullopt without an estimate
+    std::optional<double> rows_per_second;    // nullopt before a second has passed
+    std::optional<std::int64_t> eta_seconds;  // nullopt without both
 };
 SnapshotRate snapshot_rate(std::int64_t rows_done, std::optional<std::int64_t> rows_estimated,
                            std::optional<double> elapsed_s) noexcept;
