@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
     g++ cmake make pkg-config
     libpqxx-dev libpq-dev libyaml-cpp-dev libspdlog-dev libcli11-dev libxxhash-dev libgtest-dev
+    libcpp-httplib-dev
     postgresql-15 postgresql-client-15
     dpkg-dev file systemd
 )

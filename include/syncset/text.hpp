@@ -26,4 +26,10 @@ std::string build_text_array(std::span<const std::string> items);
 // or holding a NULL element.
 std::optional<std::vector<std::string>> parse_text_array(std::string_view text);
 
+// A timestamp as PostgreSQL prints it under the pinned settings (DateStyle ISO):
+// `2026-12-07`, `2026-12-07 20:44:04`, `2026-12-07 20:44:04.123456+00`, `...T...Z`, with an
+// optional offset (`+05:30`). Without an offset it is read as UTC. Milliseconds since the Unix
+// epoch, or nullopt for anything else (`infinity`, BC dates, malformed text).
+std::optional<std::int64_t> parse_timestamp_ms(std::string_view text) noexcept;
+
 }  // namespace syncset

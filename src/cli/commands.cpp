@@ -5,6 +5,7 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "cli/report.hpp"
 #include "syncset/config/validate.hpp"
@@ -17,6 +18,7 @@
 #include "syncset/drift/scanner.hpp"
 #include "syncset/error.hpp"
 #include "syncset/log/log.hpp"
+#include "syncset/metrics/server.hpp"
 #include "syncset/plan/render.hpp"
 #include "syncset/state/locks.hpp"
 #include "syncset/state/progress.hpp"
@@ -101,6 +103,14 @@ int cmd_run(const Options& options) {
     static daemon::Signals signals;
     daemon::install_signal_handlers(signals);
     daemon::Notifier notifier = daemon::Notifier::from_environment();
+    // Bound before anything else is done: a port in use fails the start (exit 2), and health
+    // answers while the source is awaited.
+    metrics::Registry registry(SYNCSET_VERSION);
+    registry.beat(std::chrono::steady_clock::now());
+    std::optional<metrics::HttpServer> http;
+    if (config.metrics.listen && !options.once) {
+        http.emplace(*config.metrics.listen, registry);
+    }
     // A source that is restarting or briefly unreachable is waited for, as during the run;
     // --once gives up after a few attempts. Errors waiting cannot fix end the run (exit 3),
     // with every attempt's message folded into one.
@@ -114,7 +124,9 @@ int cmd_run(const Options& options) {
         db::SystemRetryClock clock;
         source = db::retry(
             policy, clock, [&] { return daemon::read_source(config); },
-            [&notifier](const Error& e, std::uint32_t, std::chrono::milliseconds delay) {
+            [&notifier, &registry](const Error& e, std::uint32_t, std::chrono::milliseconds delay) {
+                registry.source()->up = metrics::EndpointMetrics::Up::down;
+                registry.beat(std::chrono::steady_clock::now());
                 notifier.status(daemon::status_waiting_for_source(e.what()));
                 log::warn("source unavailable; retrying",
                           {{"error", e.what()},
@@ -144,7 +156,7 @@ int cmd_run(const Options& options) {
     if (!problems.empty()) {
         return report_problems(config, problems);
     }
-    int status = daemon::run(std::move(config), options.once, signals, notifier);
+    int status = daemon::run(std::move(config), options.once, signals, notifier, registry);
     log::info("syncset stopped", {{"exit_status", status}});
     return status;
 }

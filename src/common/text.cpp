@@ -1,6 +1,7 @@
 #include "syncset/text.hpp"
 
 #include <charconv>
+#include <chrono>
 #include <optional>
 #include <span>
 #include <string>
@@ -115,6 +116,108 @@ std::optional<std::vector<std::string>> parse_text_array(std::string_view text) 
         }
         ++i;
     }
+}
+
+namespace {
+
+// Reads exactly `digits` decimal digits at `pos`, advancing it.
+std::optional<int> read_digits(std::string_view text, std::size_t& pos, std::size_t digits) {
+    if (pos + digits > text.size()) {
+        return std::nullopt;
+    }
+    int value = 0;
+    for (std::size_t i = 0; i < digits; ++i) {
+        const char c = text[pos + i];
+        if (c < '0' || c > '9') {
+            return std::nullopt;
+        }
+        value = value * 10 + (c - '0');
+    }
+    pos += digits;
+    return value;
+}
+
+bool skip(std::string_view text, std::size_t& pos, char c) {
+    if (pos < text.size() && text[pos] == c) {
+        ++pos;
+        return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+std::optional<std::int64_t> parse_timestamp_ms(std::string_view text) noexcept {
+    using namespace std::chrono;
+    std::size_t pos = 0;
+    auto year = read_digits(text, pos, 4);
+    if (!year || !skip(text, pos, '-')) {
+        return std::nullopt;
+    }
+    auto month = read_digits(text, pos, 2);
+    if (!month || !skip(text, pos, '-')) {
+        return std::nullopt;
+    }
+    auto day = read_digits(text, pos, 2);
+    if (!day) {
+        return std::nullopt;
+    }
+    const year_month_day date{std::chrono::year{*year}, std::chrono::month{static_cast<unsigned>(*month)},
+                              std::chrono::day{static_cast<unsigned>(*day)}};
+    if (!date.ok()) {
+        return std::nullopt;
+    }
+    std::int64_t ms = duration_cast<milliseconds>(sys_days{date}.time_since_epoch()).count();
+    if (pos == text.size()) {
+        return ms;
+    }
+    if (!skip(text, pos, ' ') && !skip(text, pos, 'T')) {
+        return std::nullopt;
+    }
+    auto hour = read_digits(text, pos, 2);
+    auto minute = hour && skip(text, pos, ':') ? read_digits(text, pos, 2) : std::nullopt;
+    auto second = minute && skip(text, pos, ':') ? read_digits(text, pos, 2) : std::nullopt;
+    if (!second || *hour > 24 || *minute > 59 || *second > 60) {
+        return std::nullopt;
+    }
+    ms += ((*hour * 60LL + *minute) * 60LL + *second) * 1000LL;
+    if (skip(text, pos, '.')) {
+        std::int64_t scale = 100;
+        const std::size_t start = pos;
+        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+            ms += (text[pos] - '0') * scale;
+            scale /= 10;
+            ++pos;
+        }
+        if (pos == start) {
+            return std::nullopt;
+        }
+    }
+    if (pos == text.size() || (skip(text, pos, 'Z') && pos == text.size())) {
+        return ms;
+    }
+    const bool behind = text[pos] == '-';
+    if (!skip(text, pos, '+') && !skip(text, pos, '-')) {
+        return std::nullopt;
+    }
+    std::int64_t offset_s = 0;
+    auto offset_hours = read_digits(text, pos, 2);
+    if (!offset_hours) {
+        return std::nullopt;
+    }
+    offset_s = *offset_hours * 3600LL;
+    for (int unit = 60; unit >= 1 && skip(text, pos, ':'); unit /= 60) {
+        auto part = read_digits(text, pos, 2);
+        if (!part) {
+            return std::nullopt;
+        }
+        offset_s += *part * unit;
+    }
+    if (pos != text.size()) {
+        return std::nullopt;
+    }
+    // Local time = UTC + offset, so UTC = local - offset.
+    return ms + (behind ? offset_s : -offset_s) * 1000LL;
 }
 
 }  // namespace syncset

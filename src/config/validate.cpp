@@ -20,7 +20,17 @@ using KeyList = std::span<const std::string_view>;
 // The keys of each mapping, one enum and one table per key set. Handlers `switch` over the
 // enum, so -Wswitch proves every key in a table is read.
 
-enum class TopKey { source, replicas, defaults, parallel, schema_changes, drift, state, log };
+enum class TopKey {
+    source,
+    replicas,
+    defaults,
+    parallel,
+    schema_changes,
+    drift,
+    state,
+    log,
+    metrics,
+};
 constexpr auto k_top_keys =
     std::to_array<EnumName<TopKey>>({{TopKey::source, "source"},
                                      {TopKey::replicas, "replicas"},
@@ -29,7 +39,8 @@ constexpr auto k_top_keys =
                                      {TopKey::schema_changes, "schema_changes"},
                                      {TopKey::drift, "drift"},
                                      {TopKey::state, "state"},
-                                     {TopKey::log, "log"}});
+                                     {TopKey::log, "log"},
+                                     {TopKey::metrics, "metrics"}});
 constexpr const auto& enum_table(TopKey) noexcept {
     return k_top_keys;
 }
@@ -124,6 +135,13 @@ enum class StateKey { schema };
 constexpr auto k_state_keys = std::to_array<EnumName<StateKey>>({{StateKey::schema, "schema"}});
 constexpr const auto& enum_table(StateKey) noexcept {
     return k_state_keys;
+}
+
+enum class MetricsKey { listen };
+constexpr auto k_metrics_keys =
+    std::to_array<EnumName<MetricsKey>>({{MetricsKey::listen, "listen"}});
+constexpr const auto& enum_table(MetricsKey) noexcept {
+    return k_metrics_keys;
 }
 
 enum class LogKey { level, format };
@@ -906,6 +924,27 @@ void read_log(Validator& v, const Node& key, const Node& value, const std::strin
                            });
 }
 
+void read_metrics(Validator& v, const Node& key, const Node& value, const std::string& path,
+                  MetricsOptions& metrics) {
+    if (!v.expect_mapping(value, Validator::where(key, value), path)) {
+        return;
+    }
+    v.walk_mapping<MetricsKey>(
+        value, path, [&](MetricsKey id, const Node& k, const Node& val, const std::string& p) {
+            switch (id) {
+                case MetricsKey::listen:
+                    if (auto text = v.read_nonempty_string(k, val, p)) {
+                        std::string error;
+                        metrics.listen = parse_listen_address(*text, error);
+                        if (!metrics.listen) {
+                            v.problem(Validator::where(k, val), p, error);
+                        }
+                    }
+                    return;
+            }
+        });
+}
+
 }  // namespace
 
 std::string format_problem(std::string_view file, const Problem& problem) {
@@ -965,6 +1004,9 @@ LoadResult build_config(const Node& root, std::string_view file, const EnvLookup
                     return;
                 case TopKey::log:
                     read_log(v, key, value, path, config.log);
+                    return;
+                case TopKey::metrics:
+                    read_metrics(v, key, value, path, config.metrics);
                     return;
             }
         });

@@ -217,4 +217,50 @@ std::string to_string(const Cursor& cursor) {
     return cursor.kind == CursorKind::column ? cursor.column : std::string(name_of(cursor.kind));
 }
 
+std::string ListenAddress::display() const {
+    const bool v6 = host.find(':') != std::string::npos;
+    return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::optional<ListenAddress> parse_listen_address(std::string_view text, std::string& error) {
+    const std::string_view example = "e.g. 127.0.0.1:9187, [::1]:9187 or :9187";
+    const std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+        error = "expected HOST:PORT, " + std::string(example) + "; got '" + std::string(text) + "'";
+        return std::nullopt;
+    }
+    std::string_view host = text.substr(0, colon);
+    const std::string_view port_text = text.substr(colon + 1);
+    if (!host.empty() && host.front() == '[') {
+        if (host.size() < 3 || host.back() != ']' ||
+            host.substr(1, host.size() - 2).find_first_not_of("0123456789abcdefABCDEF:.") !=
+                std::string_view::npos) {
+            error = "'" + std::string(host) + "' is not an IPv6 address in brackets, " +
+                    std::string(example);
+            return std::nullopt;
+        }
+        host = host.substr(1, host.size() - 2);
+    } else if (host.find(':') != std::string_view::npos) {
+        error = "an IPv6 address needs brackets: [" + std::string(host) + "]:" +
+                std::string(port_text);
+        return std::nullopt;
+    } else if (host.find_first_not_of(
+                   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=
+               std::string_view::npos) {
+        error = "'" + std::string(host) + "' is not a host name or an IP address, " +
+                std::string(example);
+        return std::nullopt;
+    }
+    int port = 0;
+    const auto [end, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (port_text.empty() || ec != std::errc{} || end != port_text.data() + port_text.size() ||
+        port < 1 || port > 65535) {
+        error = "port '" + std::string(port_text) + "' is not a number from 1 to 65535, " +
+                std::string(example);
+        return std::nullopt;
+    }
+    return ListenAddress{host.empty() ? std::string("0.0.0.0") : std::string(host), port};
+}
+
 }  // namespace syncset::config

@@ -73,7 +73,7 @@ StepResult TableSync::step(db::Connection& source, db::Connection& replica,
         }
         switch (choose_step(m_progress, m_spec, m_xmin_readable.value_or(true))) {
             case StepKind::stopped:
-                return StepResult{true, 0, 0};
+                return StepResult{.caught_up = true, .committed = false};
             case StepKind::snapshot:
                 return snapshot_step(source, replica, stop);
             case StepKind::full_refresh:
@@ -104,7 +104,7 @@ TableSync::PipeResult TableSync::pipe(db::Connection& source, const std::string&
         release(source);
     }
     db::CopyStats stats = db::copy_pipe(source, copy_out, replica, copy_in, options);
-    PipeResult result{stats.rows, stats.bytes, {}};
+    PipeResult result{stats.rows, stats.bytes, {}, 0};
     result.read.rows = stats.rows;
     if (!stats.last_row) {
         return result;
@@ -143,7 +143,8 @@ TableSync::PipeResult TableSync::staged_batch(db::Connection& source, const std:
     ensure_stage(replica);
     PipeResult copied = pipe(source, copy_out, replica, build_copy_in(m_spec, true), stop);
     if (m_spec.needs_keep_flag() && m_spec.mode != config::Mode::insert) {
-        replica.exec(build_filter_delete(m_spec));  // rows that left the filter, or soft-deleted
+        // Rows that left the filter, or soft-deleted.
+        copied.deleted = replica.query(build_filter_delete(m_spec)).affected_rows();
     }
     replica.exec(build_upsert(m_spec));
     return copied;
@@ -306,7 +307,7 @@ StepResult TableSync::snapshot_step(db::Connection& source, db::Connection& repl
                                     {"target", m_target_name},
                                     {"rows", m_progress.rows_copied}});
     }
-    return StepResult{false, copied.rows, copied.bytes};
+    return StepResult{.rows = copied.rows, .bytes = copied.bytes, .snapshot = true};
 }
 
 void TableSync::publish_snapshot_figures() noexcept {
@@ -401,7 +402,7 @@ StepResult TableSync::column_step(db::Connection& source, db::Connection& replic
         m_sequence.remember(m_column.last_seen, read_open_transactions(source));
         advance_sequence_cursor(source, replica);
     }
-    return StepResult{caught_up, copied.rows, copied.bytes};
+    return StepResult{caught_up, copied.rows, copied.bytes, copied.deleted};
 }
 
 OpenTransactions TableSync::read_open_transactions(db::Connection& source) {
@@ -521,7 +522,7 @@ StepResult TableSync::xmin_step(db::Connection& source, db::Connection& replica,
             // which marks the table's loop alive (last_success) for status, check and drift.
             replica.begin();
             commit_batch(replica, 0);
-            return StepResult{true, 0, 0};
+            return StepResult{.caught_up = true};
         }
         m_xmin.start_xmin = read_snapshot_xmin(source);
     }
@@ -534,7 +535,7 @@ StepResult TableSync::xmin_step(db::Connection& source, db::Connection& replica,
         m_full_scan_counters = m_xmin.counters;
         m_full_scan_at = m_xmin.counters_at;
     }
-    return StepResult{caught_up, copied.rows, copied.bytes};
+    return StepResult{caught_up, copied.rows, copied.bytes, copied.deleted};
 }
 
 StepResult TableSync::full_refresh_step(db::Connection& source, db::Connection& replica,
@@ -547,11 +548,11 @@ StepResult TableSync::full_refresh_step(db::Connection& source, db::Connection& 
     PipeResult copied =
         pipe(source, build_full_copy(full), replica, build_copy_in(full, true), stop);
     if (full.mode != config::Mode::insert) {
-        replica.exec(build_mirror_delete(full));
+        copied.deleted = replica.query(build_mirror_delete(full)).affected_rows();
     }
     replica.exec(build_upsert(full));
     commit_batch(replica, 0);
-    return StepResult{true, copied.rows, copied.bytes};
+    return StepResult{true, copied.rows, copied.bytes, copied.deleted};
 }
 
 }  // namespace syncset::copy

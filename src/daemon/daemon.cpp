@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "syncset/drift/scanner.hpp"
 #include "syncset/error.hpp"
 #include "syncset/log/log.hpp"
+#include "syncset/metrics/registry.hpp"
 #include "syncset/state/locks.hpp"
 #include "syncset/state/progress.hpp"
 #include "syncset/state/store.hpp"
@@ -49,8 +51,48 @@ extern "C" void on_signal(int signal_number) {
 struct Job {
     std::size_t replica = 0;
     std::unique_ptr<copy::TableSync> sync;
+    std::shared_ptr<metrics::TableMetrics> metrics;  // the same object across re-plans
     Clock::time_point next_drift_check = Clock::now();
 };
+
+std::int64_t now_ms() {
+    return metrics::unix_ms(std::chrono::system_clock::now());
+}
+
+// Counts a batch in the table's metrics: relaxed atomics, no lock.
+void record_step(metrics::TableMetrics& m, const copy::StepResult& result,
+                 const copy::TableSync& sync) {
+    constexpr auto relaxed = std::memory_order_relaxed;
+    if (!result.committed) {
+        return;
+    }
+    const std::int64_t now = now_ms();
+    (result.snapshot ? m.rows_snapshot : m.rows_incremental).fetch_add(result.rows, relaxed);
+    m.rows_deleted.fetch_add(result.rows_deleted, relaxed);
+    m.bytes_copied.fetch_add(result.bytes, relaxed);
+    m.batches.fetch_add(1, relaxed);
+    m.last_success_ms.store(now, relaxed);
+    if (result.caught_up) {
+        m.caught_up_ms.store(now, relaxed);
+    }
+    const auto figures = sync.snapshot_figures();
+    m.snapshot_rows_done.store(figures ? figures->first : 0, relaxed);
+    m.snapshot_rows_estimated.store(figures ? figures->second : 0, relaxed);
+    metrics::publish_progress(m, sync.progress(), now, false);
+}
+
+// Which side a failed cycle lost, judged by its connections: a broken or never opened one.
+// The replica is opened after the source, so it is judged only when the source is fine.
+void record_endpoints(metrics::EndpointMetrics& source, metrics::EndpointMetrics& replica,
+                      const std::unique_ptr<db::Connection>& source_conn,
+                      const std::unique_ptr<db::Connection>& replica_conn) {
+    using Up = metrics::EndpointMetrics::Up;
+    if (!source_conn || !source_conn->is_ok()) {
+        source.up = Up::down;
+    } else if (!replica_conn || !replica_conn->is_ok()) {
+        replica.up = Up::down;
+    }
+}
 
 // Connections one worker keeps between jobs: one to the source, one per replica.
 struct WorkerConnections {
@@ -60,17 +102,20 @@ struct WorkerConnections {
 
 class Daemon {
   public:
-    Daemon(config::Config config, bool once, Signals& signals, Notifier& notifier)
+    Daemon(config::Config config, bool once, Signals& signals, Notifier& notifier,
+           metrics::Registry& registry)
         : m_config(std::move(config)),
           m_once(once),
           m_signals(signals),
           m_notifier(notifier),
+          m_registry(registry),
           m_schedule(once) {}
 
     int run() {
         schema_step();
         // Ready once every reachable replica has had its schema step: an unreachable one is
         // named in the status and planned again at the next check.
+        m_registry.set_started();
         m_notifier.ready(status_text());
         std::vector<std::thread> workers;
         workers.reserve(static_cast<std::size_t>(m_config.parallel));
@@ -144,11 +189,15 @@ class Daemon {
             }
             std::string fingerprint =
                 catalog::read_catalog_fingerprint(*m_catalog_conn, m_config.state_schema);
+            m_registry.source()->up = metrics::EndpointMetrics::Up::up;
             bool changed = !m_fingerprint.empty() && fingerprint != m_fingerprint;
             m_fingerprint = fingerprint;
             return changed || m_missing_replica;
         } catch (const Error& e) {
             m_catalog_conn.reset();
+            if (e.retryable()) {
+                m_registry.source()->up = metrics::EndpointMetrics::Up::down;
+            }
             log::warn("source catalog check failed", {{"error", e.what()}});
             return false;
         }
@@ -171,8 +220,15 @@ class Daemon {
 
     // The scheduling loop is alive: ping systemd's watchdog when due, and keep STATUS= current.
     void beat() {
-        m_notifier.watchdog(Clock::now());
+        alive();
         m_notifier.status(status_text());
+    }
+
+    // The loop is turning: systemd's watchdog and /healthz.
+    void alive() {
+        const auto now = Clock::now();
+        m_notifier.watchdog(now);
+        m_registry.beat(now);
     }
 
     std::string status_text() {
@@ -197,7 +253,7 @@ class Daemon {
         m_paused = true;
         while (!m_wake.wait_for(lock, milliseconds(200), [this] { return m_active == 0; })) {
             lock.unlock();
-            m_notifier.watchdog(Clock::now());
+            alive();
             lock.lock();
         }
     }
@@ -217,10 +273,18 @@ class Daemon {
         m_stopped_tables = 0;
         m_failed_replicas = 0;
         std::string unavailable;
+        std::vector<std::string> replica_names;
+        for (const auto& replica : m_config.replicas) {
+            replica_names.push_back(replica.name);
+        }
+        m_registry.set_replicas(replica_names);
+        using Up = metrics::EndpointMetrics::Up;
         SourceView source;
         try {
             source = read_source(m_config);
+            m_registry.source()->up = Up::up;
         } catch (const Error& e) {
+            m_registry.source()->up = Up::down;
             log::error("cannot read the source catalog", {{"error", e.what()}});
             m_missing_replica = true;  // try again at the next check
             {
@@ -239,8 +303,11 @@ class Daemon {
         std::vector<Job> jobs;
         for (std::size_t r = 0; r < m_config.replicas.size(); ++r) {
             const auto& replica = m_config.replicas[r];
+            const auto endpoint = m_registry.replica(replica.name);
             try {
                 ReplicaOutcome outcome = apply_schema_step(m_config, replica, source.catalog);
+                endpoint->up = Up::up;
+                endpoint->paused = !outcome.plan.problems.empty();
                 if (!outcome.plan.problems.empty()) {
                     // Nothing was migrated on this replica: copying now would write into a
                     // schema the plan did not apply. Its tables wait for a fixed config.
@@ -257,11 +324,16 @@ class Daemon {
                     }
                     continue;
                 }
+                std::set<std::string> targets;
                 for (auto& table : outcome.plan.tables) {
                     std::string source_name =
                         config::TableName{table.source_schema, table.source_name}.display();
                     std::string target =
                         config::TableName{table.target_schema, table.target_name}.display();
+                    targets.insert(target);
+                    auto table_metrics = m_registry.table(replica.name, target);
+                    table_metrics->phase = table.stop_reason ? state::Phase::stopped
+                                                             : table.next_state.phase;
                     for (const auto& change : table.changes) {
                         log::info("schema change", {{"replica", replica.name},
                                                     {"source", source_name},
@@ -280,9 +352,12 @@ class Daemon {
                     job.replica = r;
                     job.sync = std::make_unique<copy::TableSync>(
                         replica.name, m_config.state_schema, std::move(table));
+                    job.metrics = std::move(table_metrics);
                     jobs.push_back(std::move(job));
                 }
+                m_registry.retain_tables(replica.name, targets);
             } catch (const Error& e) {
+                endpoint->up = Up::down;
                 log::error("replica unavailable; its tables wait",
                            {{"replica", replica.name}, {"error", e.what()}});
                 add_name(unavailable, replica.name);
@@ -370,8 +445,10 @@ class Daemon {
             std::uint64_t bytes = 0;
             auto started = Clock::now();
             sync.begin_cycle(*target);
+            metrics::publish_progress(*job.metrics, sync.progress(), now_ms(), true);
             while (!m_signals.stop) {
                 copy::StepResult result = sync.step(*connections.source, *target, &m_signals.stop);
+                record_step(*job.metrics, result, sync);
                 rows += result.rows;
                 bytes += result.bytes;
                 if (result.caught_up) {
@@ -392,6 +469,8 @@ class Daemon {
                                      {"bytes", bytes},
                                      {"ms", static_cast<std::int64_t>(ms)}});
             }
+            m_registry.source()->up = metrics::EndpointMetrics::Up::up;
+            replica_endpoint(job.replica)->up = metrics::EndpointMetrics::Up::up;
             std::lock_guard lock(m_mutex);
             m_schedule.succeeded(index, Clock::now(), poll);
         } catch (const Error& e) {
@@ -414,6 +493,12 @@ class Daemon {
         if (!e.retryable() && (e.code() == ErrorCode::database || e.code() == ErrorCode::schema)) {
             m_replan_requested = true;  // the schema may have moved under us
         }
+        (e.retryable() ? job.metrics->errors_retryable : job.metrics->errors_fatal)
+            .fetch_add(1, std::memory_order_relaxed);
+        if (e.retryable()) {
+            record_endpoints(*m_registry.source(), *replica_endpoint(job.replica),
+                             connections.source, connections.replicas[job.replica]);
+        }
         milliseconds delay;
         std::string message;
         {
@@ -432,6 +517,10 @@ class Daemon {
                    {"target", sync.target_name()},
                    {"error", message},
                    {"retry_in_ms", static_cast<std::int64_t>(delay.count())}});
+    }
+
+    std::shared_ptr<metrics::EndpointMetrics> replica_endpoint(std::size_t replica) {
+        return m_registry.replica(m_config.replicas[replica].name);
     }
 
     // The drift thread: scans, one at a time and paced, each table whose loop has caught up
@@ -520,6 +609,14 @@ class Daemon {
         const copy::TableSync& sync = *job.sync;
         const drift::Diff& d = report.drift;
         const auto ms = static_cast<std::int64_t>(report.seconds * 1000);
+        metrics::TableMetrics& m = *job.metrics;
+        constexpr auto relaxed = std::memory_order_relaxed;
+        m.rows_repair.fetch_add(report.repair_rows_written, relaxed);
+        m.rows_deleted.fetch_add(report.repair_rows_deleted, relaxed);
+        m.drift_missing.store(static_cast<std::int64_t>(d.missing.size()), relaxed);
+        m.drift_extra.store(static_cast<std::int64_t>(d.extra.size()), relaxed);
+        m.drift_different.store(static_cast<std::int64_t>(d.different.size()), relaxed);
+        m.drift_scan_ms.store(now_ms(), relaxed);
         state::write_drift_result(
             target, m_config.state_schema, sync.plan().target_schema, sync.plan().target_name,
             state::DriftResult{.checked_at = "",
@@ -579,6 +676,7 @@ class Daemon {
     bool m_once;
     Signals& m_signals;
     Notifier& m_notifier;  // main thread only
+    metrics::Registry& m_registry;
     Schedule m_schedule;   // guarded by m_mutex
     std::mutex m_mutex;
     std::condition_variable m_wake;
@@ -611,8 +709,9 @@ void install_signal_handlers(Signals& signals) {
     sigaction(SIGHUP, &action, nullptr);
 }
 
-int run(config::Config config, bool once, Signals& signals, Notifier& notifier) {
-    return Daemon(std::move(config), once, signals, notifier).run();
+int run(config::Config config, bool once, Signals& signals, Notifier& notifier,
+        metrics::Registry& registry) {
+    return Daemon(std::move(config), once, signals, notifier, registry).run();
 }
 
 }  // namespace syncset::daemon

@@ -725,11 +725,14 @@ class Scanner {
                 db::copy_pipe(m_source, build_copy_keys(m_spec, chunk), m_replica, copy_in,
                               {.stop = m_stop});
             });
-            m_replica.exec(copy::build_upsert(plain));
+            const std::uint64_t written = m_replica.query(copy::build_upsert(plain)).affected_rows();
+            std::uint64_t deleted = 0;
             for_each_chunk(drift.extra, [&](const Keys& chunk) {
-                m_replica.exec(build_delete_keys(m_spec, chunk));
+                deleted += m_replica.query(build_delete_keys(m_spec, chunk)).affected_rows();
             });
             m_replica.commit();
+            m_report.repair_rows_written += written;
+            m_report.repair_rows_deleted += deleted;
         } catch (...) {
             m_replica.try_rollback();
             throw;

@@ -146,6 +146,19 @@ struct LogOptions {
     LogFormat format = LogFormat::text;
 };
 
+// `metrics.listen`: where the HTTP listener for /metrics, /healthz and /readyz binds.
+struct ListenAddress {
+    std::string host;  // an IPv4 or IPv6 literal (no brackets) or a host name
+    int port = 0;
+    // `host:port`, with an IPv6 literal in brackets: `[::1]:9187`.
+    std::string display() const;
+    friend bool operator==(const ListenAddress&, const ListenAddress&) = default;
+};
+
+struct MetricsOptions {
+    std::optional<ListenAddress> listen;  // unset: no listener
+};
+
 struct Config {
     std::string file;        // path as given, for messages
     std::string source_dsn;  // ${VAR} already expanded; never print it
@@ -156,6 +169,7 @@ struct Config {
     DriftOptions drift;
     std::string state_schema = "_syncset";
     LogOptions log;
+    MetricsOptions metrics;
 };
 
 // name_of() under the names callers already use. New code can call name_of/parse_enum directly.

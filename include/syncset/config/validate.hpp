@@ -53,6 +53,10 @@ std::optional<std::string> expand_env(std::string_view text, const EnvLookup& en
 // `schema.table`; parts may be double-quoted (`"My Schema"."a.b"`). nullopt when malformed.
 std::optional<TableName> parse_table_name(std::string_view text);
 
+// `HOST:PORT` for a listener: `127.0.0.1:9187`, `[::1]:9187`, `localhost:9187`, or `:9187`
+// (every IPv4 interface, 0.0.0.0). On failure returns nullopt and sets `error`.
+std::optional<ListenAddress> parse_listen_address(std::string_view text, std::string& error);
+
 // Levenshtein distance, for "did you mean" suggestions.
 std::size_t edit_distance(std::string_view a, std::string_view b);
 

@@ -27,6 +27,9 @@ struct StepResult {
     bool caught_up = false;  // nothing more to copy until the next poll
     std::uint64_t rows = 0;
     std::uint64_t bytes = 0;
+    std::uint64_t rows_deleted = 0;  // left the filter, soft-deleted, or gone from a mirror
+    bool snapshot = false;           // a chunk of a snapshot, backfill or resync
+    bool committed = true;           // false: nothing was written (a stopped table)
 };
 
 class TableSync {
@@ -49,6 +52,9 @@ class TableSync {
     const std::string& label() const noexcept { return m_label; }
     const plan::TablePlan& plan() const noexcept { return m_plan; }
     const CopySpec& spec() const noexcept { return m_spec; }
+    // The stored progress as of the last committed batch (or begin_cycle). The thread running
+    // the table only.
+    const state::Progress& progress() const noexcept { return m_progress; }
     // Any thread, lock-free: the snapshot under way as of its last committed chunk (rows done,
     // estimated total), or nullopt when none is (or its estimate is not read yet).
     std::optional<std::pair<std::int64_t, std::int64_t>> snapshot_figures() const noexcept;
@@ -58,6 +64,7 @@ class TableSync {
         std::uint64_t rows = 0;
         std::uint64_t bytes = 0;
         BatchRead read;  // what the policies need of it
+        std::uint64_t deleted = 0;
     };
 
     PipeResult pipe(db::Connection& source, const std::string& copy_out, db::Connection& replica,

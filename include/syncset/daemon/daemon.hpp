@@ -6,6 +6,7 @@
 
 #include "syncset/config/config.hpp"
 #include "syncset/daemon/notify.hpp"
+#include "syncset/metrics/registry.hpp"
 
 namespace syncset::daemon {
 
@@ -21,6 +22,8 @@ void install_signal_handlers(Signals& signals);
 // 0 when all did, 4 when some failed while others succeeded, 3 when none could be copied.
 // Tells `notifier` (systemd) READY=1 after the first schema step, STATUS= as tables move on,
 // WATCHDOG=1 while the scheduling loop turns, RELOADING=1 on SIGHUP and STOPPING=1 at the end.
-int run(config::Config config, bool once, Signals& signals, Notifier& notifier);
+// Keeps `registry` (metrics, health, readiness) current as tables move on.
+int run(config::Config config, bool once, Signals& signals, Notifier& notifier,
+        metrics::Registry& registry);
 
 }  // namespace syncset::daemon

@@ -83,6 +83,8 @@ struct TableReport {
     std::int64_t replica_rows = 0;
     Diff drift;  // differences that persisted
     std::int64_t repaired = 0;
+    std::uint64_t repair_rows_written = 0;  // rows the repair's upsert changed or added
+    std::uint64_t repair_rows_deleted = 0;  // extra rows the repair deleted
     Diff after_repair;             // what still differs after --repair (should be empty)
     std::uint64_t bytes_read = 0;  // result bytes received from both sides
     std::uint64_t bytes_sent = 0;  // SQL text sent to both sides
