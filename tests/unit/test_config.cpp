@@ -581,5 +581,53 @@ TEST(ConfigSuggest, EditDistance) {
     EXPECT_EQ(edit_distance("mdoe", "mode"), 1u);  // a swap is one typo
 }
 
+TEST(ConfigMetrics, ListenTakesHostPortBracketedIpv6OrAPortAlone) {
+    Config c = config_of(std::string(k_base) + "metrics: { listen: \"127.0.0.1:9187\" }\n");
+    ASSERT_TRUE(c.metrics.listen.has_value());
+    EXPECT_EQ(c.metrics.listen->host, "127.0.0.1");
+    EXPECT_EQ(c.metrics.listen->port, 9187);
+    EXPECT_EQ(c.metrics.listen->display(), "127.0.0.1:9187");
+
+    c = config_of(std::string(k_base) + "metrics:\n  listen: \"[::1]:9090\"\n");
+    ASSERT_TRUE(c.metrics.listen.has_value());
+    EXPECT_EQ(c.metrics.listen->host, "::1");
+    EXPECT_EQ(c.metrics.listen->display(), "[::1]:9090");
+
+    c = config_of(std::string(k_base) + "metrics: { listen: \":9187\" }\n");
+    ASSERT_TRUE(c.metrics.listen.has_value());
+    EXPECT_EQ(c.metrics.listen->host, "0.0.0.0");
+
+    c = config_of(std::string(k_base) + "metrics: { listen: localhost:9187 }\n");
+    ASSERT_TRUE(c.metrics.listen.has_value());
+    EXPECT_EQ(c.metrics.listen->host, "localhost");
+}
+
+TEST(ConfigMetrics, NoListenKeyMeansNoListener) {
+    EXPECT_FALSE(config_of(k_base).metrics.listen.has_value());
+}
+
+TEST(ConfigMetrics, MalformedListenAddressIsNamedWithItsLocation) {
+    EXPECT_EQ(problems_of(std::string(k_base) + "metrics: { listen: \"9187\" }\n"),
+              std::vector<std::string>{
+                  "sync.yaml:8:20: metrics.listen: expected HOST:PORT, e.g. 127.0.0.1:9187, "
+                  "[::1]:9187 or :9187; got '9187'"});
+    EXPECT_EQ(problems_of(std::string(k_base) + "metrics: { listen: \"127.0.0.1:99999\" }\n"),
+              std::vector<std::string>{
+                  "sync.yaml:8:20: metrics.listen: port '99999' is not a number from 1 to 65535, "
+                  "e.g. 127.0.0.1:9187, [::1]:9187 or :9187"});
+    EXPECT_EQ(problems_of(std::string(k_base) + "metrics: { listen: \"::1:9187\" }\n"),
+              std::vector<std::string>{
+                  "sync.yaml:8:20: metrics.listen: an IPv6 address needs brackets: [::1]:9187"});
+    EXPECT_EQ(problems_of(std::string(k_base) + "metrics: { listen: \"a b:80\" }\n"),
+              std::vector<std::string>{
+                  "sync.yaml:8:20: metrics.listen: 'a b' is not a host name or an IP address, "
+                  "e.g. 127.0.0.1:9187, [::1]:9187 or :9187"});
+    EXPECT_EQ(problems_of(std::string(k_base) + "metrics: { listen: \"\" }\n"),
+              std::vector<std::string>{"sync.yaml:8:20: metrics.listen: must not be empty"});
+    EXPECT_EQ(problems_of(std::string(k_base) + "metrics: { port: 9187 }\n"),
+              std::vector<std::string>{
+                  "sync.yaml:8:12: metrics.port: unknown key (expected listen)"});
+}
+
 }  // namespace
 }  // namespace syncset::config
