@@ -1,6 +1,8 @@
 #include "syncset/daemon/schema_step.hpp"
 
+#include <chrono>
 #include <set>
+#include <string_view>
 
 #include "syncset/catalog/read.hpp"
 #include "syncset/db/connection.hpp"
@@ -20,6 +22,35 @@ std::string replica_role(const config::ReplicaSpec& replica) {
 
 std::string qualified(const std::string& schema, const std::string& name) {
     return config::TableName{schema, name}.display();
+}
+
+constexpr std::string_view k_lock_not_available = "55P03";
+
+// `what` was not granted within k_schema_lock_wait (the session's lock_timeout).
+Error lock_wait_error(const config::ReplicaSpec& replica, const std::string& what) {
+    Error error(ErrorCode::database,
+                "replica " + replica.name + ": schema step waited " +
+                    std::to_string(k_schema_lock_wait.count()) + " s for " + what +
+                    " held by another session; retrying at the next check",
+                true,
+                "a long query or an open transaction on the replica holds it: pg_stat_activity "
+                "and pg_locks there show which");
+    error.set_sqlstate(std::string(k_lock_not_available));
+    return error;
+}
+
+// Runs `step`; a lock wait that timed out becomes lock_wait_error(replica, what).
+template <typename Step>
+decltype(auto) waiting_for(const config::ReplicaSpec& replica, const std::string& what,
+                           Step&& step) {
+    try {
+        return step();
+    } catch (const Error& e) {
+        if (e.sqlstate() == k_lock_not_available) {
+            throw lock_wait_error(replica, what);
+        }
+        throw;
+    }
 }
 
 // Tables an entry selects, for checking its row filter.
@@ -85,19 +116,31 @@ plan::ReplicaPlan read_and_plan(const config::Config& config, const config::Repl
 ReplicaOutcome apply_schema_step(const config::Config& config, const config::ReplicaSpec& replica,
                                  const catalog::Catalog& source) {
     auto conn = db::Connection::open(replica.dsn, replica_role(replica));
-    state::MigrationLock lock(*conn, config.state_schema);
-    state::ensure_schema(*conn, config.state_schema);
+    // Every lock this session waits for (advisory locks included) is waited for at most
+    // k_schema_lock_wait: the daemon's main loop must not hang behind an application's lock.
+    // The session is the step's own and ends with it.
+    conn->exec("SET lock_timeout = '" +
+               std::to_string(std::chrono::milliseconds(k_schema_lock_wait).count()) + "ms'");
+    const std::string metadata = "metadata schema " + config.state_schema;
+    state::MigrationLock lock = waiting_for(replica, "the migration lock of " + metadata, [&] {
+        return state::MigrationLock(*conn, config.state_schema);
+    });
+    waiting_for(replica, "a lock on " + metadata,
+                [&] { state::ensure_schema(*conn, config.state_schema); });
 
     ReplicaOutcome outcome;
-    outcome.plan = plan_with(config, replica, source, *conn);
+    outcome.plan = waiting_for(replica, "a lock on " + metadata,
+                               [&] { return plan_with(config, replica, source, *conn); });
     if (!outcome.plan.problems.empty()) {
         return outcome;  // the caller reports them; nothing is applied
     }
 
     db::Transaction tx(*conn);
-    for (const auto& ddl : outcome.plan.ddl) {
-        conn->exec(ddl);
-    }
+    waiting_for(replica, "a lock on the schemas and types of its tables", [&] {
+        for (const auto& ddl : outcome.plan.ddl) {
+            conn->exec(ddl);
+        }
+    });
     for (auto& table : outcome.plan.tables) {
         TableOutcome result;
         result.target = qualified(table.target_schema, table.target_name);
@@ -138,6 +181,10 @@ ReplicaOutcome apply_schema_step(const config::Config& config, const config::Rep
                 result.stopped = true;
                 result.message = reason;
                 table.stop_reason = reason;
+            } else if (e.sqlstate() == k_lock_not_available) {
+                // Waiting longer would hold the daemon's main loop: the whole step is rolled
+                // back and the next check tries again.
+                throw lock_wait_error(replica, "a lock on " + result.target);
             } else {
                 throw e.with_context("migrate " + result.target + " on replica " + replica.name);
             }

@@ -25,7 +25,10 @@ class Connection;
 namespace syncset::state {
 
 // Takes the `migrate` lock for the metadata schema, waiting for another daemon's schema step
-// to end; releases it on destruction (never throws; the lock goes with a broken session).
+// to end; releases it on destruction (never throws; the lock goes with a broken session). The
+// wait honours the session's lock_timeout (PostgreSQL applies it to advisory locks too): past
+// it the constructor throws the retryable Error with SQLSTATE 55P03. The daemon's schema step
+// sets one; without it the wait has no bound.
 class MigrationLock {
   public:
     MigrationLock(db::Connection& conn, std::string_view schema);
