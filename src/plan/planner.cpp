@@ -546,6 +546,12 @@ class Planner {
             // Re-copies accumulate: a backfill asked for during an unfinished snapshot still
             // needs the upsert re-copy (Work is ordered none < snapshot < backfill < resync).
             next.pending = std::max(st != nullptr ? st->pending : state::Work::none, plan.work);
+            if (plan.key.empty() && next.pending > state::Work::snapshot) {
+                // A re-copy stored by an older syncset would append to a keyless table's rows;
+                // its full refresh does the same work without duplicating them. (Its first
+                // snapshot copies into the empty table it was created as, and stays.)
+                next.pending = state::Work::none;
+            }
             next.phase = next.pending == state::Work::none ? state::Phase::incremental
                                                            : state::Phase::snapshot;
             next.stop_reason.clear();
@@ -579,11 +585,21 @@ class Planner {
                     const Table& source, const std::string& qualified_target, Stop&& stop) {
         const auto& policy = m_config.schema_changes;
         const std::string label = display(source.schema, source.name);
+        // Without a key (mode: mirror) the copy loop replaces the table's whole content in one
+        // transaction at every poll, while a re-copy could only append to the rows already
+        // there: every row would be held twice until the next refresh. Such a table is never
+        // given a re-copy; the next refresh fills it.
+        const bool keyless = plan.key.empty();
+        const std::string refilled = " (no key: the next full refresh fills it)";
         if (st == nullptr) {
-            // A table we did not create (or whose state was lost): adopt it, re-copy by upsert.
-            plan.changes.push_back("adopt existing table " +
-                                   display(plan.target_schema, plan.target_name));
-            plan.work = state::Work::resync;
+            // A table we did not create (or whose state was lost): adopt it, re-copy by upsert
+            // (a keyless one is replaced by its refresh instead).
+            plan.changes.push_back(
+                "adopt existing table " + display(plan.target_schema, plan.target_name) +
+                (keyless ? " (no key: the next full refresh replaces its rows)" : ""));
+            if (!keyless) {
+                plan.work = state::Work::resync;
+            }
         }
         for (const ColumnMap& c : plan.columns) {
             const state::ColumnState* old =
@@ -610,8 +626,10 @@ class Planner {
                 plan.ddl.push_back("ALTER TABLE " + qualified_target + " ADD COLUMN " +
                                    quote_ident(c.target_name) + " " + c.type);
                 plan.changes.push_back("add column " + c.target_name + " " + c.type +
-                                       " (backfill)");
-                plan.work = std::max(plan.work, state::Work::backfill);
+                                       (keyless ? refilled : " (backfill)"));
+                if (!keyless) {
+                    plan.work = std::max(plan.work, state::Work::backfill);
+                }
                 continue;
             }
             if (replica_column == nullptr) {
@@ -635,8 +653,11 @@ class Planner {
                     qualified_target + " DROP COLUMN " + column + "; ALTER TABLE " +
                     qualified_target + " ADD COLUMN " + column + " " + c.type + "; END $syncset$");
                 plan.changes.push_back("change type of " + c.target_name + " from " +
-                                       replica_column->type + " to " + c.type + " (resync)");
-                plan.work = std::max(plan.work, state::Work::resync);
+                                       replica_column->type + " to " + c.type +
+                                       (keyless ? refilled : " (resync)"));
+                if (!keyless) {
+                    plan.work = std::max(plan.work, state::Work::resync);
+                }
             }
             if (replica_column->not_null && !c.not_null && !contains(plan.key, c.target_name)) {
                 plan.ddl.push_back("ALTER TABLE " + qualified_target + " ALTER COLUMN " +

@@ -354,5 +354,48 @@ TEST_F(SchemaStep, DaemonsStartingTogetherMigrateOnceWithoutErrors) {
     EXPECT_EQ(query_value(Server::replica, "SELECT count(*) FROM _syncset.tables"), "1");
 }
 
+// A keyless (mode: mirror) replica table that already holds rows but has no state (made by
+// hand, or its state was lost) is adopted. A keyless re-copy can only append, and the adopt
+// re-copy used to commit every row twice (201 rows here) before the next refresh replaced them,
+// as did the backfill after an added column. A statement trigger on the replica table records
+// its row count after every insert: it must never exceed the source's.
+TEST_F(SchemaStep, ExistingKeylessReplicaTableIsReloadedWithoutEverHoldingDuplicateRows) {
+    exec_source(
+        "CREATE TABLE logs (at int, msg text);"
+        "INSERT INTO logs SELECT g, 'm' || g FROM generate_series(1, 100) g");
+    exec_replica(R"(
+        CREATE TABLE logs (at int, msg text);
+        INSERT INTO logs SELECT g, 'm' || g FROM generate_series(1, 100) g;
+        INSERT INTO logs VALUES (0, 'only on the replica');
+        CREATE TABLE row_counts (n bigint);
+        CREATE FUNCTION note_row_count() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO public.row_counts SELECT count(*) FROM public.logs;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER note_row_count AFTER INSERT ON logs
+            FOR EACH STATEMENT EXECUTE FUNCTION note_row_count();)");
+    const std::string yaml = config("      - source: public.logs\n        mode: mirror\n");
+    CliResult r = run_once(yaml);
+    ASSERT_EQ(r.exit_status, 0) << r.err;
+    EXPECT_NE(r.err.find("adopt existing table public.logs (no key: the next full refresh "
+                         "replaces its rows)"),
+              std::string::npos)
+        << r.err;
+    const std::string rows = "SELECT at::text, msg FROM logs ORDER BY at";
+    EXPECT_EQ(query_replica_rows(rows), query_source_rows(rows));
+    EXPECT_EQ(query_value(Server::replica, "SELECT max(n) FROM row_counts"), "100")
+        << "the replica table held more rows than the source has";
+
+    exec_replica("TRUNCATE row_counts");
+    exec_source("ALTER TABLE logs ADD COLUMN note text; UPDATE logs SET note = 'n' || at");
+    r = run_once(yaml);
+    ASSERT_EQ(r.exit_status, 0) << r.err;
+    const std::string with_note = "SELECT at::text, msg, note FROM logs ORDER BY at";
+    EXPECT_EQ(query_replica_rows(with_note), query_source_rows(with_note));
+    EXPECT_EQ(query_value(Server::replica, "SELECT max(n) FROM row_counts"), "100")
+        << "the replica table held more rows than the source has";
+}
+
 }  // namespace
 }  // namespace syncset::test

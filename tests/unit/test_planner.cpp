@@ -674,6 +674,74 @@ TEST(PlannerCreate, ExistingTableWithoutStateIsAdoptedAndResynced) {
     EXPECT_EQ(plan.tables.at(0).work, state::Work::resync);
 }
 
+// Keyless tables (mode: mirror without a key) are refreshed by replacing their whole content in
+// one transaction at every poll. A re-copy (snapshot path) has no key to upsert on and appends:
+// into a replica table that already holds the rows, it committed every row twice (200 rows
+// for 100 on the source, measured with syncset run --once) until the next refresh, and for good
+// if the daemon stopped in between. So they are never given one.
+Table keyless_orders() {
+    Table t = orders();
+    t.primary_key.clear();
+    t.indexes.clear();
+    return t;
+}
+
+config::Config mirror_config() {
+    return config_from("      - source: public.orders\n        mode: mirror\n");
+}
+
+TEST(PlannerKeyless, ExistingKeylessTableIsAdoptedWithoutARecopyThatWouldDuplicateItsRows) {
+    Fixture f{mirror_config(), Catalog{{keyless_orders()}, {}}, {}, {}};
+    f.replica.tables.push_back(keyless_orders());
+    ReplicaPlan plan = f.plan();
+    ASSERT_TRUE(plan.problems.empty());
+    const TablePlan& t = plan.tables.at(0);
+    EXPECT_TRUE(t.key.empty());
+    EXPECT_EQ(all_ddl(plan), "");
+    EXPECT_EQ(t.work, state::Work::none);
+    EXPECT_EQ(t.next_state.pending, state::Work::none);
+    EXPECT_EQ(t.next_state.phase, state::Phase::incremental);
+    EXPECT_EQ(t.changes, std::vector<std::string>{"adopt existing table public.orders (no key: "
+                                                  "the next full refresh replaces its rows)"});
+}
+
+TEST(PlannerKeyless, NewKeylessTableStillGetsItsFirstSnapshotIntoTheEmptyTable) {
+    Fixture f{mirror_config(), Catalog{{keyless_orders()}, {}}, {}, {}};
+    const TablePlan t = f.plan().tables.at(0);
+    EXPECT_EQ(t.work, state::Work::snapshot);
+    EXPECT_EQ(t.next_state.pending, state::Work::snapshot);
+}
+
+TEST(PlannerKeyless, ColumnAddedOrRetypedOnAKeylessTableIsFilledByTheRefreshNotARecopy) {
+    Fixture f{mirror_config(), Catalog{{keyless_orders()}, {}}, {}, {}};
+    apply(f, f.plan());
+    f.source.tables[0].columns.push_back(col(6, "note", "text"));
+    f.source.tables[0].columns[2].type = "numeric(14,4)";
+    ReplicaPlan plan = f.plan();
+    const TablePlan& t = plan.tables.at(0);
+    ASSERT_EQ(t.ddl.size(), 2u);
+    EXPECT_EQ(t.ddl[1], "ALTER TABLE \"public\".\"orders\" ADD COLUMN \"note\" text");
+    EXPECT_EQ(t.changes,
+              (std::vector<std::string>{
+                  "change type of amount from numeric(12,2) to numeric(14,4) (no key: the next "
+                  "full refresh fills it)",
+                  "add column note text (no key: the next full refresh fills it)"}));
+    EXPECT_EQ(t.work, state::Work::none);
+    EXPECT_EQ(t.next_state.pending, state::Work::none);
+    EXPECT_EQ(t.next_state.phase, state::Phase::incremental);
+}
+
+TEST(PlannerKeyless, RecopyAnOlderSyncsetLeftPendingOnAKeylessTableIsDropped) {
+    Fixture f{mirror_config(), Catalog{{keyless_orders()}, {}}, {}, {}};
+    apply(f, f.plan());
+    f.stored[0].pending = state::Work::resync;
+    f.stored[0].phase = state::Phase::snapshot;
+    const TablePlan t = f.plan().tables.at(0);
+    EXPECT_EQ(t.next_state.pending, state::Work::none);
+    EXPECT_EQ(t.next_state.phase, state::Phase::incremental);
+    EXPECT_TRUE(t.state_changed);
+}
+
 }  // namespace
 }  // namespace syncset::plan
 
