@@ -562,6 +562,8 @@ TEST(ConfigExample, ShippedExampleIsValidAndUsesEveryTopLevelKey) {
     EXPECT_EQ(c.replicas[0].tables.size(), 3u);
     EXPECT_EQ(c.replicas[0].tables[0].batch_rows, 20000);
     EXPECT_EQ(c.replicas[0].tables[1].exclude, (std::vector<std::string>{"email", "phone"}));
+    ASSERT_TRUE(c.metrics.listen.has_value());
+    EXPECT_EQ(c.metrics.listen->display(), "127.0.0.1:9187");
 }
 
 TEST(ConfigFile, ProblemsCarryTheFileNameAndAnUnreadableFileIsAnIoError) {
