@@ -55,6 +55,12 @@ struct Job {
     Clock::time_point next_drift_check = Clock::now();
 };
 
+// A batch waits at most this long for a lock on the replica (an application's LOCK TABLE, a
+// long transaction on the same rows), then fails retryably and is retried with backoff: a
+// held lock can then neither keep the daemon from stopping nor hold the workers' pause for a
+// schema step for longer.
+constexpr std::chrono::seconds k_copy_lock_wait{30};
+
 std::int64_t now_ms() {
     return metrics::unix_ms(std::chrono::system_clock::now());
 }
@@ -182,7 +188,19 @@ class Daemon {
         return std::max(shortest, milliseconds(200));
     }
 
+    // Whether the source catalog moved since the last schema step read it, or something
+    // unplanned is due for another try.
     bool catalog_changed() {
+        std::optional<std::string> fingerprint = read_fingerprint();
+        if (!fingerprint) {
+            return false;
+        }
+        const bool changed = *fingerprint != m_fingerprint;
+        m_fingerprint = std::move(*fingerprint);
+        return changed || (m_missing_replica && Clock::now() >= m_replan_at);
+    }
+
+    std::optional<std::string> read_fingerprint() {
         try {
             if (!m_catalog_conn) {
                 m_catalog_conn = db::Connection::open(m_config.source_dsn, "source:catalog");
@@ -190,16 +208,14 @@ class Daemon {
             std::string fingerprint =
                 catalog::read_catalog_fingerprint(*m_catalog_conn, m_config.state_schema);
             m_registry.source()->up = metrics::EndpointMetrics::Up::up;
-            bool changed = !m_fingerprint.empty() && fingerprint != m_fingerprint;
-            m_fingerprint = fingerprint;
-            return changed || m_missing_replica;
+            return fingerprint;
         } catch (const Error& e) {
             m_catalog_conn.reset();
             if (e.retryable()) {
                 m_registry.source()->up = metrics::EndpointMetrics::Up::down;
             }
             log::warn("source catalog check failed", {{"error", e.what()}});
-            return false;
+            return std::nullopt;
         }
     }
 
@@ -267,8 +283,28 @@ class Daemon {
     }
 
     // Reads the source catalog and migrates every replica; rebuilds the job list. Workers are
-    // paused (or not started yet).
+    // paused (or not started yet). A source or replica that could not be planned is tried
+    // again with backoff (1 s doubling to 30 s): each try pauses every worker.
     void schema_step() {
+        plan_all();
+        if (!m_missing_replica) {
+            m_replan_failures = 0;
+            return;
+        }
+        db::RetryPolicy policy;
+        policy.initial_delay_ms = 1000;
+        policy.max_delay_ms = 30000;
+        policy.jitter = 0.5;
+        ++m_replan_failures;
+        m_replan_at = Clock::now() + milliseconds(db::next_delay_ms(
+                                         policy, m_replan_failures,
+                                         std::uniform_real_distribution<double>(0, 1)(m_random)));
+    }
+
+    void plan_all() {
+        // The fingerprint the next checks compare with, read before the catalog the plan
+        // uses: a change made in between is seen as a change (one more step), never missed.
+        m_fingerprint = read_fingerprint().value_or("");
         m_missing_replica = false;
         m_stopped_tables = 0;
         m_failed_replicas = 0;
@@ -428,6 +464,8 @@ class Daemon {
             }
             if (!target || !target->is_ok()) {
                 target = db::Connection::open(replica.dsn, "replica:" + replica.name);
+                target->exec("SET lock_timeout = '" + std::to_string(k_copy_lock_wait.count()) +
+                             "s'");
             }
             // Several daemons may share a replica: a session lock per table decides who copies
             // it, and a dead daemon's lock goes with its connection.
@@ -686,6 +724,9 @@ class Daemon {
     int m_active = 0;
     std::atomic<bool> m_replan_requested{false};
     bool m_missing_replica = false;
+    std::uint32_t m_replan_failures = 0;  // schema steps in a row that left something unplanned
+    Clock::time_point m_replan_at{};      // the next try for what is unplanned
+    std::mt19937_64 m_random{std::random_device{}()};  // main thread
     std::string m_unavailable_replicas;  // for STATUS=: whose schema step failed, under m_mutex
     bool m_source_failed = false;
     std::size_t m_stopped_tables = 0;
