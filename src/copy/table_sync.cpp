@@ -44,14 +44,26 @@ TableSync::TableSync(std::string replica, std::string state_schema, plan::TableP
       m_label(m_source_name + " -> " + m_target_name) {}
 
 void TableSync::begin_cycle(db::Connection& replica) {
-    auto progress = state::read_table_progress(replica, m_state_schema, m_plan.target_schema,
-                                               m_plan.target_name);
-    if (!progress) {
-        m_loaded = false;
-        throw Error(ErrorCode::internal,
-                    "no state row for " + m_label + " on replica " + m_replica);
+    auto read = [&] {
+        auto progress = state::read_table_progress(replica, m_state_schema, m_plan.target_schema,
+                                                   m_plan.target_name);
+        if (!progress) {
+            m_loaded = false;
+            throw Error(ErrorCode::internal,
+                        "no state row for " + m_label + " on replica " + m_replica);
+        }
+        return std::move(*progress);
+    };
+    m_progress = read();
+    // A `syncset resync` request no checkpoint took up (made while no daemon ran, or after the
+    // last batch of the cycle before): this cycle starts with the re-copy.
+    if (m_progress.resync_requested &&
+        state::start_requested_resync(replica, m_state_schema, m_plan.target_schema,
+                                      m_plan.target_name)) {
+        log::info("resync request taken up: re-copying from the first key",
+                  {{"replica", m_replica}, {"source", m_source_name}, {"target", m_target_name}});
+        m_progress = read();
     }
-    m_progress = std::move(*progress);
     m_loaded = true;
     const auto since = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
         std::chrono::duration<double>(m_progress.snapshot_elapsed_s.value_or(0.0)));
@@ -152,7 +164,9 @@ TableSync::PipeResult TableSync::staged_batch(db::Connection& source, const std:
 
 void TableSync::commit_batch(db::Connection& replica, std::int64_t rows_added,
                              const std::function<void()>& before_commit) {
-    if (!state::write_progress(replica, m_state_schema, m_progress, rows_added)) {
+    const state::Checkpoint checkpoint =
+        state::write_progress(replica, m_state_schema, m_progress, rows_added);
+    if (checkpoint == state::Checkpoint::refused) {
         throw Error(ErrorCode::schema, "table " + m_label + " was stopped or removed meanwhile");
     }
     if (before_commit) {
@@ -160,6 +174,17 @@ void TableSync::commit_batch(db::Connection& replica, std::int64_t rows_added,
     }
     replica.commit();
     m_progress.rows_copied += rows_added;
+    if (checkpoint == state::Checkpoint::resync_started) {
+        // A `syncset resync` request, taken up by this checkpoint after its batch: the stored
+        // progress is now a re-copy from the first key, no longer m_progress. Read it back as a
+        // new cycle would, so that nothing later in this step writes the old position over it
+        // and the next step starts the re-copy (a read-ahead of the old position is dropped
+        // then: it is not the chunk the re-copy asks for).
+        log::info("resync request taken up: re-copying from the first key",
+                  {{"replica", m_replica}, {"source", m_source_name}, {"target", m_target_name}});
+        m_loaded = false;
+        begin_cycle(replica);
+    }
 }
 
 std::optional<Bound> TableSync::read_time_bound(db::Connection& source) {

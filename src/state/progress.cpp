@@ -83,6 +83,7 @@ std::vector<Progress> read_progress_where(db::Connection& conn, std::string_view
             if (!result.is_null(r, 26)) {
                 p.snapshot_elapsed_s = std::stod(text(26));
             }
+            p.resync_requested = text(27) == "true";
             out.push_back(std::move(p));
         }
         return out;
@@ -100,6 +101,20 @@ bool read_table_flag(db::Connection& conn, std::string_view schema, std::string_
             conn.exec_params(expand_schema(sql_text, schema),
                              {std::string(target_schema), std::string(target_name), extra});
         return result.value(0, 0) == "true";
+    } catch (const Error& e) {
+        throw e.with_context("metadata schema " + std::string(schema));
+    }
+}
+
+// Runs a one-table UPDATE (`sql_text`, $1 target_schema, $2 target_name); true when it changed
+// the row.
+bool update_one_table(db::Connection& conn, std::string_view schema, std::string_view sql_text,
+                      std::string_view target_schema, std::string_view target_name) {
+    try {
+        db::Result result =
+            conn.exec_params(expand_schema(sql_text, schema),
+                             {std::string(target_schema), std::string(target_name)});
+        return result.affected_rows() > 0;
     } catch (const Error& e) {
         throw e.with_context("metadata schema " + std::string(schema));
     }
@@ -135,15 +150,18 @@ bool read_committed_since(db::Connection& conn, std::string_view schema,
                            target_name, std::string(since));
 }
 
-bool write_progress(db::Connection& conn, std::string_view schema, const Progress& progress,
-                    std::int64_t rows_added) {
+Checkpoint write_progress(db::Connection& conn, std::string_view schema, const Progress& progress,
+                          std::int64_t rows_added) {
     try {
         db::Result result = conn.exec_params(
             expand_schema(sql::k_update_progress_sql, schema),
             {progress.target_schema, progress.target_name, std::string(to_string(progress.phase)),
              std::string(to_string(progress.pending)), array_or_null(progress.snapshot_position),
              array_or_null(progress.cursor), progress.cursor_kind, std::to_string(rows_added)});
-        return result.affected_rows() > 0;
+        if (result.rows() == 0) {
+            return Checkpoint::refused;
+        }
+        return result.value(0, 0) == "true" ? Checkpoint::resync_started : Checkpoint::written;
     } catch (const Error& e) {
         throw e.with_context("metadata schema " + std::string(schema));
     }
@@ -181,14 +199,13 @@ void write_snapshot_estimate(db::Connection& conn, std::string_view schema,
 
 bool request_resync(db::Connection& conn, std::string_view schema, std::string_view target_schema,
                     std::string_view target_name) {
-    try {
-        db::Result result =
-            conn.exec_params(expand_schema(sql::k_request_resync_sql, schema),
-                             {std::string(target_schema), std::string(target_name)});
-        return result.affected_rows() > 0;
-    } catch (const Error& e) {
-        throw e.with_context("metadata schema " + std::string(schema));
-    }
+    return update_one_table(conn, schema, sql::k_request_resync_sql, target_schema, target_name);
+}
+
+bool start_requested_resync(db::Connection& conn, std::string_view schema,
+                            std::string_view target_schema, std::string_view target_name) {
+    return update_one_table(conn, schema, sql::k_start_requested_resync_sql, target_schema,
+                            target_name);
 }
 
 void write_drift_result(db::Connection& conn, std::string_view schema,

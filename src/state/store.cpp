@@ -18,12 +18,10 @@ namespace syncset::state {
 namespace {
 
 // The migrations of the metadata schema, in order: migration N (1-based) brings the schema to
-// version N. Add a migration by adding src/state/sql/migration_000N.sql and its line here.
+// version N. Add a migration by adding src/state/sql/migration_000N.sql and its entry here.
 constexpr std::array k_migrations{
-    sql::k_migration_0001_sql,
-    sql::k_migration_0002_sql,
-    sql::k_migration_0003_sql,
-    sql::k_migration_0004_sql,
+    sql::k_migration_0001_sql, sql::k_migration_0002_sql, sql::k_migration_0003_sql,
+    sql::k_migration_0004_sql, sql::k_migration_0005_sql,
 };
 
 using Params = std::vector<std::optional<std::string>>;

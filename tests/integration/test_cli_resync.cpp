@@ -49,9 +49,11 @@ TEST_F(CliResync, ATableIsReCopiedByTheNextRunAndTheOthersAreNotTouched) {
     EXPECT_NE(resync.out.find("replica r: public.items: resync requested"), std::string::npos)
         << resync.out;
     EXPECT_EQ(query_value(Server::replica,
-                          "SELECT pending || ' ' || phase FROM _syncset.tables "
+                          "SELECT pending || ' ' || phase || ' ' || "
+                          "(resync_requested_at IS NOT NULL) FROM _syncset.tables "
                           "WHERE target_name = 'items'"),
-              "resync snapshot");
+              "none incremental true")
+        << "recorded; the copy loop takes it up";
     EXPECT_EQ(query_value(Server::replica, "SELECT count(*) FROM items"), "3000")
         << "the table keeps its rows until the re-copy overwrites them";
 
@@ -61,9 +63,11 @@ TEST_F(CliResync, ATableIsReCopiedByTheNextRunAndTheOthersAreNotTouched) {
     EXPECT_EQ(query_value(Server::replica, "SELECT v FROM other WHERE id = 1"), "damaged")
         << "only the named table is re-copied";
     EXPECT_EQ(query_value(Server::replica,
-                          "SELECT pending || ' ' || snapshot_rows_done FROM _syncset.tables "
+                          "SELECT pending || ' ' || snapshot_rows_done || ' ' || "
+                          "(resync_requested_at IS NULL) FROM _syncset.tables "
                           "WHERE target_name = 'items'"),
-              "none 3000");
+              "none 3000 true");
+    EXPECT_NE(once.err.find("resync request taken up"), std::string::npos) << once.err;
 }
 
 TEST_F(CliResync, ARunningDaemonReCopiesTheTableAtItsNextPoll) {

@@ -2,6 +2,8 @@
 // round trips of TableState, and that writes join the caller's transaction.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdint>
 #include <exception>
 #include <latch>
 #include <memory>
@@ -119,11 +121,11 @@ TEST_F(StateStore, EnsureSchemaAppliesEveryMigrationOnceAndRerunAddsNothing) {
     ensure_schema(replica(), k_default_schema);
 
     EXPECT_TRUE(schema_exists(replica(), k_default_schema));
-    EXPECT_EQ(known_schema_version(), 4);
-    EXPECT_EQ(read_schema_version(replica(), k_default_schema), 4);
+    EXPECT_EQ(known_schema_version(), 5);
+    EXPECT_EQ(read_schema_version(replica(), k_default_schema), 5);
     EXPECT_EQ(query_replica_rows("SELECT version, applied_at IS NOT NULL FROM _syncset.version "
                                  "ORDER BY version"),
-              (Rows{{"1", "t"}, {"2", "t"}, {"3", "t"}, {"4", "t"}}));
+              (Rows{{"1", "t"}, {"2", "t"}, {"3", "t"}, {"4", "t"}, {"5", "t"}}));
     EXPECT_EQ(query_replica_rows("SELECT relname FROM pg_class WHERE relkind = 'r' AND "
                                  "relnamespace = '_syncset'::regnamespace ORDER BY relname"),
               (Rows{{"columns"}, {"tables"}, {"version"}}));
@@ -206,14 +208,15 @@ TEST_F(StateStore, AVersionOneSchemaIsMigratedToTheCurrentVersionKeepingItsRows)
         "DROP COLUMN drift_missing, DROP COLUMN drift_extra, DROP COLUMN drift_different, "
         "DROP COLUMN drift_repaired, DROP COLUMN drift_ms, DROP COLUMN drift_in_sync_at, "
         "DROP COLUMN snapshot_rows_done, DROP COLUMN snapshot_rows_estimated, "
-        "DROP COLUMN snapshot_started_at; "
-        "DELETE FROM _syncset.version WHERE version IN (2, 3, 4)");
+        "DROP COLUMN snapshot_started_at, DROP COLUMN resync_requested_at; "
+        "DELETE FROM _syncset.version WHERE version IN (2, 3, 4, 5)");
     ensure_schema(replica(), k_default_schema);
     EXPECT_EQ(read_schema_version(replica(), k_default_schema), known_schema_version());
     EXPECT_EQ(read_tables(replica(), k_default_schema).size(), 1U);
     EXPECT_EQ(query_value(Server::replica,
                           "SELECT count(*) FROM _syncset.tables WHERE "
-                          "drift_checked_at IS NULL AND snapshot_rows_done = 0"),
+                          "drift_checked_at IS NULL AND snapshot_rows_done = 0 "
+                          "AND resync_requested_at IS NULL"),
               "1");
 }
 
@@ -445,6 +448,8 @@ TEST_F(StateStore, ADriftScanIsNotDueWhileAReCopyIsUnderWayAndAResyncMakesItDueA
     };
     EXPECT_FALSE(due()) << "scanned just now";
     ASSERT_TRUE(request_resync(replica(), k_default_schema, "public", "orders"));
+    EXPECT_FALSE(due()) << "a request alone is not a re-copy yet";
+    ASSERT_TRUE(start_requested_resync(replica(), k_default_schema, "public", "orders"));
     EXPECT_EQ(read_tables(replica(), k_default_schema).at(0).pending, Work::resync);
     EXPECT_FALSE(due()) << "its scan would race the re-copy and wait for its lock";
     exec_replica("UPDATE _syncset.tables SET pending = 'none', phase = 'incremental'");
@@ -452,6 +457,116 @@ TEST_F(StateStore, ADriftScanIsNotDueWhileAReCopyIsUnderWayAndAResyncMakesItDueA
     // A stopped table is not resynced.
     exec_replica("UPDATE _syncset.tables SET phase = 'stopped'");
     EXPECT_FALSE(request_resync(replica(), k_default_schema, "public", "orders"));
+}
+
+// The copy loop's checkpoint after a batch. A batch of an incremental poll at cursor "7".
+Progress incremental_batch() {
+    Progress p;
+    p.target_schema = "public";
+    p.target_name = "orders";
+    p.phase = Phase::incremental;
+    p.pending = Work::none;
+    p.cursor = {"7"};
+    p.cursor_kind = "sequence";
+    return p;
+}
+
+// `syncset resync` records a request without the table's lock; the loop's next checkpoint turns
+// it into the resync in the batch's own transaction: the batch's rows and cursor stand, and
+// the table is then at the first key of a re-copy, its counters and drift scan reset.
+TEST_F(StateStore, ACheckpointTurnsAResyncRequestIntoAReCopyFromTheFirstKeyAfterItsBatch) {
+    ensure_schema(replica(), k_default_schema);
+    write_committed(k_default_schema, plain_table("orders"));
+    write_drift_result(replica(), k_default_schema, "public", "orders",
+                       DriftResult{.rows = 1, .ms = 1});
+    exec_replica(
+        "UPDATE _syncset.tables SET snapshot_rows_done = 500, "
+        "snapshot_started_at = now() - interval '1 hour'");
+    const auto progress = [&] {
+        auto p = read_table_progress(replica(), k_default_schema, "public", "orders");
+        EXPECT_TRUE(p.has_value());
+        return p.value_or(Progress{});
+    };
+    const auto checkpoint = [&](std::int64_t rows, bool commit) {
+        replica().begin();
+        const Checkpoint done =
+            write_progress(replica(), k_default_schema, incremental_batch(), rows);
+        commit ? replica().commit() : replica().rollback();
+        return done;
+    };
+
+    ASSERT_TRUE(request_resync(replica(), k_default_schema, "public", "orders"));
+    EXPECT_TRUE(progress().resync_requested);
+    EXPECT_EQ(progress().pending, Work::none) << "the request alone moves nothing";
+
+    // Rolled back (a crash before the commit): the request is still there for the next try.
+    EXPECT_EQ(checkpoint(10, false), Checkpoint::resync_started);
+    EXPECT_TRUE(progress().resync_requested);
+    EXPECT_EQ(progress().pending, Work::none);
+
+    EXPECT_EQ(checkpoint(10, true), Checkpoint::resync_started);
+    const Progress after = progress();
+    EXPECT_FALSE(after.resync_requested);
+    EXPECT_EQ(after.phase, Phase::snapshot);
+    EXPECT_EQ(after.pending, Work::resync);
+    EXPECT_TRUE(after.snapshot_position.empty()) << "from the first key";
+    EXPECT_EQ(after.snapshot_rows_done, 0);
+    EXPECT_FALSE(after.snapshot_elapsed_s.has_value()) << "its first chunk starts the clock";
+    EXPECT_EQ(after.cursor, (std::vector<std::string>{"7"})) << "the batch's cursor stands";
+    EXPECT_EQ(after.rows_copied, 10) << "the batch's rows count";
+    EXPECT_TRUE(after.last_drift.checked_at.empty()) << "its drift scan is due after it";
+
+    // Taken up once: the next checkpoint is a plain one.
+    EXPECT_EQ(checkpoint(0, true), Checkpoint::written);
+    EXPECT_FALSE(start_requested_resync(replica(), k_default_schema, "public", "orders"));
+    // A stopped table neither takes a request nor a checkpoint.
+    exec_replica("UPDATE _syncset.tables SET phase = 'stopped'");
+    EXPECT_FALSE(request_resync(replica(), k_default_schema, "public", "orders"));
+    EXPECT_EQ(checkpoint(0, true), Checkpoint::refused);
+}
+
+// The request may commit while the checkpoint waits for the table's row (after the
+// checkpoint's snapshot was taken): it is then taken up, and reported as taken up, or the loop
+// would write its old position over the re-copy at its next checkpoint.
+TEST_F(StateStore, ARequestCommittedWhileACheckpointWaitsForTheRowIsReportedAsTakenUp) {
+    ensure_schema(replica(), k_default_schema);
+    write_committed(k_default_schema, plain_table("orders"));
+    auto requester = db::Connection::open(replica_dsn(), "requester");
+    auto loop = db::Connection::open(replica_dsn(), "loop");
+    requester->begin();
+    ASSERT_TRUE(request_resync(*requester, k_default_schema, "public", "orders"));
+
+    Checkpoint done = Checkpoint::refused;
+    std::exception_ptr failure;
+    std::thread checkpoint([&] {
+        try {
+            loop->begin();
+            done = write_progress(*loop, k_default_schema, incremental_batch(), 1);
+            loop->commit();
+        } catch (...) {
+            failure = std::current_exception();
+        }
+    });
+    // The checkpoint waits for the requester's row lock.
+    bool waiting = false;
+    for (int i = 0; i < 200 && !waiting; ++i) {
+        waiting = query_value(Server::replica,
+                              "SELECT count(*) FROM pg_stat_activity WHERE application_name "
+                              "LIKE '%loop%' AND datname = current_database() "
+                              "AND wait_event_type = 'Lock'") == "1";
+        if (!waiting) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    }
+    requester->commit();
+    checkpoint.join();
+    ASSERT_FALSE(failure);
+    EXPECT_TRUE(waiting) << "the checkpoint never waited: the race was not exercised";
+    EXPECT_EQ(done, Checkpoint::resync_started);
+    const auto p = read_table_progress(replica(), k_default_schema, "public", "orders");
+    ASSERT_TRUE(p.has_value());
+    EXPECT_EQ(p->pending, Work::resync);
+    EXPECT_FALSE(p->resync_requested);
 }
 
 TEST_F(StateStore, WriteStopJoinsTheCallersTransaction) {

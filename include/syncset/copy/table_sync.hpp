@@ -36,7 +36,8 @@ class TableSync {
   public:
     TableSync(std::string replica, std::string state_schema, plan::TablePlan plan);
 
-    // Starts a poll cycle: re-reads the stored progress and forgets in-cycle read positions.
+    // Starts a poll cycle: re-reads the stored progress (taking up a `syncset resync` request
+    // found there) and forgets in-cycle read positions.
     void begin_cycle(db::Connection& replica);
     // Copies one batch (a snapshot chunk, an incremental batch, or a full refresh) and commits
     // it with its checkpoint. Throws Error; the replica transaction is rolled back then.
@@ -100,7 +101,8 @@ class TableSync {
     void start_snapshot_progress(db::Connection& replica, std::int64_t estimate);
     // After a chunk: a "snapshot progress" line at most every 10 s.
     void log_snapshot_progress(bool done);
-    // Writes the checkpoint and commits; `before_commit` runs between the two.
+    // Writes the checkpoint and commits; `before_commit` runs between the two. When the
+    // checkpoint takes up a resync request, the progress is read back (begin_cycle).
     void commit_batch(db::Connection& replica, std::int64_t rows_added,
                       const std::function<void()>& before_commit = {});
 

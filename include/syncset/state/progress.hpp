@@ -53,6 +53,8 @@ struct Progress {
     std::int64_t snapshot_rows_done = 0;
     std::optional<std::int64_t> snapshot_rows_estimated;
     std::optional<double> snapshot_elapsed_s;
+    // A `syncset resync` request the copy loop has not turned into the resync yet.
+    bool resync_requested = false;
 };
 
 // Pure: how far a snapshot is, from rows done, the estimate and the seconds it has run. The
@@ -90,15 +92,28 @@ bool read_committed_since(db::Connection& conn, std::string_view schema,
                           std::string_view target_schema, std::string_view target_name,
                           std::string_view since);
 
-// Writes a batch's checkpoint inside the caller's transaction. Returns false when the table has
-// no state row or was stopped meanwhile: the caller must then roll back its batch.
-bool write_progress(db::Connection& conn, std::string_view schema, const Progress& progress,
-                    std::int64_t rows_added);
+// What a batch's checkpoint did.
+enum class Checkpoint {
+    refused,         // the table has no state row or was stopped meanwhile: roll the batch back
+    written,         // the table is where the checkpoint says
+    resync_started,  // written, and a resync request turned into the resync: the table is now
+                     // at the first key of a re-copy, not where the checkpoint said
+};
 
-// Asks for a resync of the table (request_resync.sql), outside a transaction. False when it
-// has no state row or is stopped.
+// Writes a batch's checkpoint inside the caller's transaction (update_progress.sql). A resync
+// request recorded meanwhile is taken up in the same statement, after the batch.
+Checkpoint write_progress(db::Connection& conn, std::string_view schema, const Progress& progress,
+                          std::int64_t rows_added);
+
+// Records a request to resync the table (request_resync.sql), at once: it takes no lock and
+// waits for no copy loop. False when it has no state row or is stopped.
 bool request_resync(db::Connection& conn, std::string_view schema, std::string_view target_schema,
                     std::string_view target_name);
+
+// Turns a recorded resync request into the resync (start_requested_resync.sql): for a copy
+// loop starting its poll cycle. False when there was no request (or the table is stopped).
+bool start_requested_resync(db::Connection& conn, std::string_view schema,
+                            std::string_view target_schema, std::string_view target_name);
 
 // Records a drift scan's result: in the caller's transaction when one is open, else at once.
 void write_drift_result(db::Connection& conn, std::string_view schema,

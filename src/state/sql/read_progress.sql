@@ -14,7 +14,8 @@ SELECT target_schema, target_name, source_schema, source_name, phase, pending,
        drift_rows, drift_missing, drift_extra, drift_different, drift_repaired, drift_ms,
        to_char(drift_in_sync_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
        snapshot_rows_done, snapshot_rows_estimated,
-       extract(epoch FROM now() - snapshot_started_at)
+       extract(epoch FROM now() - snapshot_started_at),
+       (resync_requested_at IS NOT NULL)::text
 FROM :"schema".tables
 WHERE ($1::text IS NULL OR (target_schema = $1 AND target_name = $2))
 ORDER BY target_schema COLLATE "C", target_name COLLATE "C";

@@ -1,10 +1,8 @@
--- `syncset resync`: the table is re-copied from its first key through the upsert path (the
--- replica table stays, and keeps serving its rows meanwhile), its progress counted anew, and
--- its drift scan made due, so rows the source no longer has are found (and, with
--- drift.repair, removed) once the re-copy has caught up. Not a stopped table.
+-- `syncset resync`: records the request, at once and without the table's lock, so a table a
+-- daemon is busy copying (a long snapshot, a big backlog) can be asked for too. The copy loop
+-- turns it into the resync after its current batch (update_progress.sql), or when its next
+-- poll cycle starts (start_requested_resync.sql). Not a stopped table.
 -- $1 target_schema, $2 target_name
 UPDATE :"schema".tables
-SET pending = 'resync', phase = 'snapshot', snapshot_position = NULL,
-    snapshot_started_at = NULL, snapshot_rows_done = 0, drift_checked_at = NULL,
-    updated_at = now()
+SET resync_requested_at = now(), updated_at = now()
 WHERE target_schema = $1 AND target_name = $2 AND phase <> 'stopped';

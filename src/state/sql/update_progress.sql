@@ -1,11 +1,37 @@
 -- A batch's checkpoint, in the transaction that wrote its rows. A stopped table is not moved.
+-- A `syncset resync` request recorded meanwhile (request_resync.sql) becomes the resync here,
+-- after this batch: its rows and cursor stand, but phase, pending and the snapshot's progress
+-- become those of a re-copy from the first key through the upsert path, the drift scan is made
+-- due, and the request is cleared (as start_requested_resync.sql does; keep the two in step).
+-- Returns one row, 'true' when the request was turned into the resync; none when the table
+-- has no state row or is stopped.
 -- $1 target_schema, $2 target_name, $3 phase, $4 pending, $5 snapshot_position,
 -- $6 cursor, $7 cursor_kind, $8 rows added by the batch
-UPDATE :"schema".tables
-SET phase = $3, pending = $4, snapshot_position = $5, cursor = $6, cursor_kind = $7,
-    rows_copied = rows_copied + $8::bigint,
+WITH request AS MATERIALIZED (
+    -- Read under the row's lock, so the request seen is the one cleared below even when it
+    -- was recorded after this statement's snapshot (RETURNING shows only the new row).
+    SELECT resync_requested_at IS NOT NULL AS due
+    FROM :"schema".tables
+    WHERE target_schema = $1 AND target_name = $2
+    FOR UPDATE
+)
+UPDATE :"schema".tables AS t
+SET phase = CASE WHEN r.due THEN 'snapshot' ELSE $3 END,
+    pending = CASE WHEN r.due THEN 'resync' ELSE $4 END,
+    snapshot_position = CASE WHEN r.due THEN NULL ELSE $5 END,
+    cursor = $6, cursor_kind = $7,
+    rows_copied = t.rows_copied + $8::bigint,
     -- The old pending: a chunk of a snapshot, backfill or resync (its last chunk included).
-    snapshot_rows_done = snapshot_rows_done + CASE WHEN pending <> 'none' THEN $8::bigint ELSE 0 END,
+    snapshot_rows_done = CASE
+        WHEN r.due THEN 0
+        WHEN t.pending <> 'none' THEN t.snapshot_rows_done + $8::bigint
+        ELSE t.snapshot_rows_done
+    END,
+    snapshot_started_at = CASE WHEN r.due THEN NULL ELSE t.snapshot_started_at END,
+    drift_checked_at = CASE WHEN r.due THEN NULL ELSE t.drift_checked_at END,
+    resync_requested_at = NULL,
     last_success = now(), last_error = NULL,
     last_error_at = NULL, updated_at = now()
-WHERE target_schema = $1 AND target_name = $2 AND phase <> 'stopped';
+FROM request AS r
+WHERE t.target_schema = $1 AND t.target_name = $2 AND t.phase <> 'stopped'
+RETURNING r.due::text;
