@@ -224,6 +224,17 @@ int cmd_resync(const Options& options) {
                     "resync: --table '" + options.table + "' is not one table name (schema.name)");
     }
     auto conn = db::Connection::open(replica.dsn, "resync:" + replica.name);
+    // The request has its own column (metadata schema version 5): a schema an older syncset
+    // still runs on has nowhere to record it, and that syncset would not read it.
+    if (const int version = state::read_schema_version(*conn, config.state_schema);
+        version > 0 && version < state::known_schema_version()) {
+        throw Error(ErrorCode::schema,
+                    "resync: replica " + replica.name + ": metadata schema " + config.state_schema +
+                        " is at version " + std::to_string(version) +
+                        ", older than this syncset's " +
+                        std::to_string(state::known_schema_version()),
+                    false, "restart 'syncset run' with this syncset first: it upgrades the schema");
+    }
     const std::vector<state::Progress> tables = state::read_progress(*conn, config.state_schema);
     std::vector<std::string> names;
     const state::Progress* found = nullptr;
@@ -256,32 +267,18 @@ int cmd_resync(const Options& options) {
                                           found->stop_reason +
                                           "); fix that first: the next schema step resumes it");
     }
-    // The table's session lock: a running daemon's current cycle (its poll, which runs until
-    // the table has caught up) finishes first, and its next cycle reads the request.
-    constexpr std::chrono::seconds k_wait{60};
-    if (!state::lock_table(*conn, config.state_schema, target->schema, target->table, k_wait,
-                           nullptr)) {
-        throw Error(ErrorCode::database,
-                    "resync: " + where + target->display() + " stayed busy for " +
-                        std::to_string(k_wait.count()) + " s (a long batch, or a drift repair)",
-                    true, "try again");
-    }
-    bool requested = false;
-    {
-        // And the migration lock: a schema step that read this state row before its DDL
-        // must not write the row back over the request afterwards.
-        state::MigrationLock migration(*conn, config.state_schema);
-        requested =
-            state::request_resync(*conn, config.state_schema, target->schema, target->table);
-    }
-    state::unlock_table(*conn, config.state_schema, target->schema, target->table);
-    if (!requested) {
+    // Recorded at once, without the table's lock, which a running daemon holds for a whole
+    // poll cycle (a snapshot or a backlog runs until it has caught up): its copy loop takes the
+    // request up at its next checkpoint, or its next cycle, or the next run's. Nor the
+    // migration lock: a schema step writing this row back (upsert_table.sql) leaves the
+    // request's column alone.
+    if (!state::request_resync(*conn, config.state_schema, target->schema, target->table)) {
         throw Error(ErrorCode::usage,
                     "resync: " + where + target->display() + " was stopped or removed meanwhile");
     }
     std::cout << where << target->display()
-              << ": resync requested; a running 'syncset run' re-copies it at its next poll, "
-                 "otherwise the next run does\n";
+              << ": resync request recorded; a running 'syncset run' starts the re-copy after "
+                 "its current batch, otherwise the next run does\n";
     return k_exit_ok;
 }
 
