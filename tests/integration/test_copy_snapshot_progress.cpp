@@ -43,6 +43,19 @@ TEST_F(CopySnapshotProgress, ASmallFilteredTableIsCountedExactlyAndEveryCopiedRo
     EXPECT_NE(status.out.find(R"("snapshot":null)"), std::string::npos) << status.out;
 }
 
+TEST_F(CopySnapshotProgress, ALargeAnalyzedTableTakesThePlannersEstimateWithoutCountingIt) {
+    // A plain (not partitioned) table the planner believes large: its reltuples is the
+    // estimate, and no count(*) scans it first. Set by hand so a count would show (10 rows).
+    exec_source(
+        "CREATE TABLE items (id int PRIMARY KEY, v text); "
+        "INSERT INTO items SELECT g, 'x' FROM generate_series(1, 10) g; ANALYZE items; "
+        "UPDATE pg_class SET reltuples = 250000 WHERE oid = 'items'::regclass;");
+    CliResult once = run_once(config("      - source: public.items\n        cursor: none\n"));
+    ASSERT_EQ(once.exit_status, 0) << once.err;
+    EXPECT_EQ(state_of("snapshot_rows_estimated"), "250000") << "pg_class.reltuples";
+    EXPECT_EQ(state_of("snapshot_rows_done"), "10");
+}
+
 TEST_F(CopySnapshotProgress, AfterKillNineMidSnapshotStatusShowsHowFarAndTheCountStaysExact) {
     constexpr int k_rows = 200000;
     exec_source(
