@@ -3,7 +3,9 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <string_view>
+#include <utility>
 
 #include "syncset/json.hpp"
 
@@ -76,50 +78,65 @@ class Family {
     std::string_view m_name;
 };
 
+// One family with a sample per table: `value(table)` gives the number, or nullopt to leave the
+// table out (a time not known yet).
+template <typename Value>
+void per_table(std::string& out, const Figures& f, std::string_view name, std::string_view type,
+               std::string_view help, Value value) {
+    Family family(out, name, type, help);
+    for (const auto& t : f.tables) {
+        if (auto number = value(t)) {
+            family.sample({{"replica", t.replica}, {"table", t.table}}, *number);
+        }
+    }
+}
+
+// One family with a sample per table and value of a third label, each from its own member.
+template <typename Member, std::size_t N>
+void per_table_by(std::string& out, const Figures& f, std::string_view name, std::string_view type,
+                  std::string_view help, std::string_view label,
+                  const std::array<std::pair<std::string_view, Member TableFigures::*>, N>& parts) {
+    Family family(out, name, type, help);
+    for (const auto& t : f.tables) {
+        for (const auto& [text, member] : parts) {
+            family.sample({{"replica", t.replica}, {"table", t.table}, {label, text}}, t.*member);
+        }
+    }
+}
+
+template <typename Number>
+auto of(Number TableFigures::*member) {
+    return [member](const TableFigures& t) { return std::optional<Number>(t.*member); };
+}
+
+template <typename Number>
+auto optional_of(std::optional<Number> TableFigures::*member) {
+    return [member](const TableFigures& t) { return t.*member; };
+}
+
 void render_tables(std::string& out, const Figures& f) {
-    {
-        Family rows(out, "syncset_rows_copied_total", "counter",
-                    "Rows written to the replica table, by what wrote them.");
-        for (const auto& t : f.tables) {
-            rows.sample({{"replica", t.replica}, {"table", t.table}, {"phase", "snapshot"}},
-                        t.rows_snapshot);
-            rows.sample({{"replica", t.replica}, {"table", t.table}, {"phase", "incremental"}},
-                        t.rows_incremental);
-            rows.sample({{"replica", t.replica}, {"table", t.table}, {"phase", "repair"}},
-                        t.rows_repair);
-        }
-    }
-    struct CounterFamily {
-        std::string_view name;
-        std::string_view help;
-        std::uint64_t TableFigures::*member;
-    };
-    constexpr std::array<CounterFamily, 3> k_counters{{
-        {"syncset_rows_deleted_total",
-         "Rows deleted from the replica table: left the row filter, soft-deleted, gone from a "
-         "mirror, or removed by a drift repair.",
-         &TableFigures::rows_deleted},
-        {"syncset_bytes_copied_total", "COPY bytes read from the source for the table.",
-         &TableFigures::bytes_copied},
-        {"syncset_batches_total", "Replica transactions committed with the table's checkpoint.",
-         &TableFigures::batches},
-    }};
-    for (const auto& counter : k_counters) {
-        Family family(out, counter.name, "counter", counter.help);
-        for (const auto& t : f.tables) {
-            family.sample({{"replica", t.replica}, {"table", t.table}}, t.*counter.member);
-        }
-    }
-    {
-        Family errors(out, "syncset_errors_total", "counter",
-                      "Failed copy cycles; retryable ones are retried with backoff.");
-        for (const auto& t : f.tables) {
-            errors.sample({{"replica", t.replica}, {"table", t.table}, {"retryable", "true"}},
-                          t.errors_retryable);
-            errors.sample({{"replica", t.replica}, {"table", t.table}, {"retryable", "false"}},
-                          t.errors_fatal);
-        }
-    }
+    using Count = std::uint64_t TableFigures::*;
+    using Gauge = std::int64_t TableFigures::*;
+    per_table_by(out, f, "syncset_rows_copied_total", "counter",
+                 "Rows written to the replica table, by what wrote them.", "phase",
+                 std::to_array<std::pair<std::string_view, Count>>(
+                     {{"snapshot", &TableFigures::rows_snapshot},
+                      {"incremental", &TableFigures::rows_incremental},
+                      {"repair", &TableFigures::rows_repair}}));
+    per_table(out, f, "syncset_rows_deleted_total", "counter",
+              "Rows deleted from the replica table: left the row filter, soft-deleted, gone from "
+              "a mirror, or removed by a drift repair.",
+              of(&TableFigures::rows_deleted));
+    per_table(out, f, "syncset_bytes_copied_total", "counter",
+              "COPY bytes read from the source for the table.", of(&TableFigures::bytes_copied));
+    per_table(out, f, "syncset_batches_total", "counter",
+              "Replica transactions committed with the table's checkpoint.",
+              of(&TableFigures::batches));
+    per_table_by(out, f, "syncset_errors_total", "counter",
+                 "Failed copy cycles; retryable ones are retried with backoff.", "retryable",
+                 std::to_array<std::pair<std::string_view, Count>>(
+                     {{"true", &TableFigures::errors_retryable},
+                      {"false", &TableFigures::errors_fatal}}));
     {
         Family phase(out, "syncset_table_phase", "gauge",
                      "1 for the table's current phase, 0 for the others.");
@@ -130,61 +147,28 @@ void render_tables(std::string& out, const Figures& f) {
             }
         }
     }
-    {
-        Family success(out, "syncset_last_success_timestamp_seconds", "gauge",
-                       "When the table's last batch committed, in Unix seconds.");
-        for (const auto& t : f.tables) {
-            if (t.last_success_s) {
-                success.sample({{"replica", t.replica}, {"table", t.table}}, *t.last_success_s);
-            }
-        }
-    }
-    {
-        Family lag(out, "syncset_lag_seconds", "gauge",
-                   "Time cursors: the stored cursor's age. Others: time since the table last "
-                   "caught up.");
-        for (const auto& t : f.tables) {
-            if (t.lag_s) {
-                lag.sample({{"replica", t.replica}, {"table", t.table}}, *t.lag_s);
-            }
-        }
-    }
-    {
-        Family done(out, "syncset_snapshot_rows_done", "gauge",
-                    "Rows the snapshot, backfill or resync under way has copied; 0 when none is.");
-        for (const auto& t : f.tables) {
-            done.sample({{"replica", t.replica}, {"table", t.table}}, t.snapshot_rows_done);
-        }
-    }
-    {
-        Family estimated(out, "syncset_snapshot_rows_estimated", "gauge",
-                         "Rows the snapshot under way is expected to copy; 0 when none is.");
-        for (const auto& t : f.tables) {
-            estimated.sample({{"replica", t.replica}, {"table", t.table}},
-                             t.snapshot_rows_estimated);
-        }
-    }
-    {
-        Family drift(out, "syncset_drift_rows", "gauge",
-                     "Rows that differed in the table's last drift scan, before repair.");
-        for (const auto& t : f.tables) {
-            drift.sample({{"replica", t.replica}, {"table", t.table}, {"kind", "missing"}},
-                         t.drift_missing);
-            drift.sample({{"replica", t.replica}, {"table", t.table}, {"kind", "extra"}},
-                         t.drift_extra);
-            drift.sample({{"replica", t.replica}, {"table", t.table}, {"kind", "different"}},
-                         t.drift_different);
-        }
-    }
-    {
-        Family scanned(out, "syncset_drift_last_scan_timestamp_seconds", "gauge",
-                       "When the table's last drift scan ended, in Unix seconds.");
-        for (const auto& t : f.tables) {
-            if (t.drift_scan_s) {
-                scanned.sample({{"replica", t.replica}, {"table", t.table}}, *t.drift_scan_s);
-            }
-        }
-    }
+    per_table(out, f, "syncset_last_success_timestamp_seconds", "gauge",
+              "When the table's last batch committed, in Unix seconds.",
+              optional_of(&TableFigures::last_success_s));
+    per_table(out, f, "syncset_lag_seconds", "gauge",
+              "Time cursors: the stored cursor's age. Others: time since the table last caught "
+              "up.",
+              optional_of(&TableFigures::lag_s));
+    per_table(out, f, "syncset_snapshot_rows_done", "gauge",
+              "Rows the snapshot, backfill or resync under way has copied; 0 when none is.",
+              of(&TableFigures::snapshot_rows_done));
+    per_table(out, f, "syncset_snapshot_rows_estimated", "gauge",
+              "Rows the snapshot under way is expected to copy; 0 when none is.",
+              of(&TableFigures::snapshot_rows_estimated));
+    per_table_by(out, f, "syncset_drift_rows", "gauge",
+                 "Rows that differed in the table's last drift scan, before repair.", "kind",
+                 std::to_array<std::pair<std::string_view, Gauge>>(
+                     {{"missing", &TableFigures::drift_missing},
+                      {"extra", &TableFigures::drift_extra},
+                      {"different", &TableFigures::drift_different}}));
+    per_table(out, f, "syncset_drift_last_scan_timestamp_seconds", "gauge",
+              "When the table's last drift scan ended, in Unix seconds.",
+              optional_of(&TableFigures::drift_scan_s));
 }
 
 void render_process(std::string& out, const ProcessFigures& p) {
