@@ -161,7 +161,8 @@ until_ok() {
     "$@"
 }
 container() { compose ps -q "$1"; }
-health() { docker inspect -f '{{.State.Health.Status}}' "$(container syncset)"; }
+syncset_id=$(container syncset) # the same container until the end
+health() { docker inspect -f '{{.State.Health.Status}}' "$syncset_id"; }
 
 orders_match() {
     [[ $(src "select count(*), sum(amount) from orders where status <> 'draft'") == \
@@ -177,6 +178,56 @@ row_follows() { # row_follows ID AMOUNT
     [[ $(rep "select amount from orders where id = $1" 2>/dev/null) == "$2" ]]
 }
 healthy() { [[ $(health) == healthy ]]; }
+
+# ---- syncset's HTTP listener (metrics.listen 0.0.0.0:9187 in docker/syncset.compose.yaml) ----
+# get PATH: GET PATH from the host inside the syncset container's network namespace (no port is
+# published, and no HTTP client is needed on either side); prints the status, then the body.
+get() {
+    local pid
+    pid=$(docker inspect -f '{{.State.Pid}}' "$syncset_id") && ((pid > 0)) ||
+        return 1
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    nsenter -t "$pid" -n bash -c '
+        exec 3<>/dev/tcp/127.0.0.1/9187 || exit 1
+        printf "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n" "$1" >&3
+        timeout 5 cat <&3' get "$1" |
+        tr -d '\r' | awk 'NR == 1 { print $2; next } body { print; next } /^$/ { body = 1 }'
+}
+answers() { # answers PATH STATUS [TEXT]: GET PATH has STATUS, and TEXT in its body
+    local out
+    out=$(get "$1") || return 1
+    echo "GET $1: $out"
+    [[ ${out%%$'\n'*} == "$2" && $out == *"${3:-}"* ]]
+}
+metric() { # metric NAME{LABELS}: its value in /metrics
+    get /metrics | awk -v name="$1" '$1 == name { print $2; found = 1 } END { exit !found }'
+}
+copied_in_snapshot() { # copied_in_snapshot TABLE ROWS
+    [[ $(metric "syncset_rows_copied_total{replica=\"analytics\",table=\"$1\",phase=\"snapshot\"}") == "$2" ]]
+}
+no_excluded_column_in_metrics() {
+    local out
+    out=$(get /metrics) && [[ $out == *syncset_rows_copied_total* && $out != *email* ]]
+}
+probe_fails() { # probe_fails PATH TEXT [ENV=VALUE...]: the image's own probe, run as the image's
+    # user, exits 1 (not 0, nor a code Docker reserves) and says TEXT
+    local path=$1 text=$2 out status=0
+    shift 2
+    out=$(docker exec "${@/#/--env=}" "$syncset_id" syncset-healthcheck "$path") ||
+        status=$?
+    echo "syncset-healthcheck $path: exit $status: $out"
+    ((status == 1)) && [[ $out == *"$text"* ]]
+}
+probes_all_passed() { # the last (up to 5) runs of the image's HEALTHCHECK all exited 0
+    local codes
+    codes=$(docker inspect -f '{{range .State.Health.Log}}{{.ExitCode}} {{end}}' "$syncset_id")
+    echo "health probe exit codes: $codes"
+    [[ -n $codes && -z ${codes//[0 ]/} ]]
+}
+probe_asks_healthz() { # what Docker kept of the HEALTHCHECK's output: /healthz's body
+    docker inspect -f '{{range .State.Health.Log}}{{.Output}}{{end}}' "$syncset_id" |
+        grep -q '"alive":true'
+}
 non_root() {
     [[ $(docker inspect -f '{{.Config.User}}' "$(container syncset)") == 10001:10001 ]] &&
         [[ $(compose exec -T syncset id -u | tr -d '\r') == 10001 ]]
@@ -187,17 +238,35 @@ check "the snapshot lands without the excluded column" until_ok 30 customers_mat
 check "the excluded column is not on the replica" no_email_on_replica
 check "the syncset container runs as the numeric non-root user 10001:10001" non_root
 check "HEALTHCHECK turns healthy" until_ok 90 healthy
+check "... by GET /healthz (Docker's health log shows {\"alive\":true})" probe_asks_healthz
+check "/healthz answers 200 from the container's network namespace" answers /healthz 200 '"alive":true'
+check "/readyz answers 200 once synced" until_ok 30 answers /readyz 200 '"ready":true'
+orders_rows=$(rep "select count(*) from orders")
+customers_rows=$(rep "select count(*) from customers")
+check "/metrics counts the $orders_rows orders copied by the snapshot" until_ok 10 copied_in_snapshot public.orders "$orders_rows"
+check "/metrics counts the $customers_rows customers copied by the snapshot" until_ok 10 copied_in_snapshot public.customers "$customers_rows"
+check "/metrics names no excluded column" no_excluded_column_in_metrics
+check "the image's probe fails when nothing listens" probe_fails /healthz "nothing listens" SYNCSET_HEALTH_PORT=1
 
 src "update orders set amount = 4242.42, updated_at = now() where id = 2" >/dev/null
 check "an update follows within a few polls" until_ok 30 row_follows 2 4242.42
 src "insert into orders (id, customer_id, amount, status) values (900001, 1, 17.50, 'paid')" >/dev/null
 check "an insert follows within a few polls" until_ok 30 row_follows 900001 17.50
 
-log "docker-compose restart source"
-compose restart source >>"$work/up.log" 2>&1
+log "docker-compose stop source"
+compose stop source >>"$work/up.log" 2>&1
+check "/readyz turns 503 naming the source while it is stopped" \
+    until_ok 60 answers /readyz 503 '"source unreachable"'
+check "... while /healthz stays 200" answers /healthz 200 '"alive":true'
+check "... and /metrics has syncset_source_up 0" test "$(metric syncset_source_up)" = 0
+check "the image's probe fails on a non-200 (/readyz, 503)" probe_fails /readyz 503
+log "docker-compose start source"
+compose start source >>"$work/up.log" 2>&1
 until_ok 60 src "select 1" >/dev/null 2>&1 || true
+check "/readyz returns to 200 once the source is back" until_ok 90 answers /readyz 200 '"ready":true'
+check "every health probe passed through the outage" probes_all_passed
 src "update orders set amount = 1.25, updated_at = now() where id = 3" >/dev/null
-check "a restart of the source is survived" until_ok 90 row_follows 3 1.25
+check "a stop and start of the source is survived" until_ok 90 row_follows 3 1.25
 check "syncset kept running through it" test "$(docker inspect -f '{{.State.Running}}' "$(container syncset)")" = true
 
 log "docker-compose stop syncset"
