@@ -112,6 +112,12 @@ bool CopySpec::full_refresh() const noexcept {
     return cursor == ChangeTracking::none || mode == config::Mode::mirror;
 }
 
+bool CopySpec::cursor_is_instant() const noexcept {
+    return cursor == ChangeTracking::time &&
+           cursor_type.find("with time zone") != std::string::npos &&
+           cursor_type.find("without") == std::string::npos;
+}
+
 bool CopySpec::needs_keep_flag() const noexcept {
     return (where || soft_delete) && !full_refresh();
 }

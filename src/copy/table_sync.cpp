@@ -23,13 +23,12 @@ std::int64_t read_snapshot_xmin(db::Connection& source) {
     return parse_int64(source.query(sql::k_read_snapshot_xids_sql).value(0, 0));
 }
 
-// How read_time_bound.sql is to express the bound for a cursor column of type `type`.
-std::string time_bound_form(const std::string& type) {
-    if (type.find("with time zone") != std::string::npos &&
-        type.find("without") == std::string::npos) {
+// How read_time_bound.sql is to express the bound for the spec's time cursor.
+std::string time_bound_form(const CopySpec& spec) {
+    if (spec.cursor_is_instant()) {
         return "zoned";
     }
-    return type == "date" ? "date" : "local";
+    return spec.cursor_type == "date" ? "date" : "local";
 }
 
 }  // namespace
@@ -162,7 +161,7 @@ TableSync::PipeResult TableSync::staged_batch(db::Connection& source, const std:
     return copied;
 }
 
-void TableSync::commit_batch(db::Connection& replica, std::int64_t rows_added,
+bool TableSync::commit_batch(db::Connection& replica, std::int64_t rows_added,
                              const std::function<void()>& before_commit) {
     const state::Checkpoint checkpoint =
         state::write_progress(replica, m_state_schema, m_progress, rows_added);
@@ -184,7 +183,9 @@ void TableSync::commit_batch(db::Connection& replica, std::int64_t rows_added,
                   {{"replica", m_replica}, {"source", m_source_name}, {"target", m_target_name}});
         m_loaded = false;
         begin_cycle(replica);
+        return true;
     }
+    return false;
 }
 
 std::optional<Bound> TableSync::read_time_bound(db::Connection& source) {
@@ -193,7 +194,7 @@ std::optional<Bound> TableSync::read_time_bound(db::Connection& source) {
     db::Result r = source.exec_params(
         sql::k_read_time_bound_sql,
         {std::to_string(m_plan.spec->late_commit_window.count()) + " milliseconds",
-         time_bound_form(m_spec.cursor_type)});
+         time_bound_form(m_spec)});
     if (!m_technique_logged) {
         m_technique_logged = true;
         const bool seen = r.value(0, 1) == "true";
@@ -322,7 +323,9 @@ StepResult TableSync::snapshot_step(db::Connection& source, db::Connection& repl
             m_prefetched = std::move(next);
         };
     }
-    commit_batch(replica, static_cast<std::int64_t>(copied.rows), read_ahead);
+    if (commit_batch(replica, static_cast<std::int64_t>(copied.rows), read_ahead)) {
+        return StepResult{.rows = copied.rows, .bytes = copied.bytes, .snapshot = true};
+    }
     m_progress.snapshot_rows_done += static_cast<std::int64_t>(copied.rows);
     publish_snapshot_figures();
     log_snapshot_progress(done);
@@ -420,14 +423,17 @@ StepResult TableSync::column_step(db::Connection& source, db::Connection& replic
     PipeResult copied =
         staged_batch(source, build_incremental_copy(m_spec, read.from, read.bound), replica, stop);
     const bool caught_up = apply_column_batch(m_progress, m_column, m_spec, copied.read);
-    commit_batch(replica, static_cast<std::int64_t>(copied.rows));
+    if (commit_batch(replica, static_cast<std::int64_t>(copied.rows))) {
+        return StepResult{false, copied.rows, copied.bytes, copied.deleted};
+    }
     // Caught up. Remember what this poll saw, for the sequence rule: once every transaction
     // open after the last read has ended, nothing can commit below the largest value seen.
+    bool resync = false;
     if (caught_up && m_spec.cursor == ChangeTracking::sequence && !m_column.last_seen.empty()) {
         m_sequence.remember(m_column.last_seen, read_open_transactions(source));
-        advance_sequence_cursor(source, replica);
+        resync = advance_sequence_cursor(source, replica);
     }
-    return StepResult{caught_up, copied.rows, copied.bytes, copied.deleted};
+    return StepResult{caught_up && !resync, copied.rows, copied.bytes, copied.deleted};
 }
 
 OpenTransactions TableSync::read_open_transactions(db::Connection& source) {
@@ -439,15 +445,16 @@ OpenTransactions TableSync::read_open_transactions(db::Connection& source) {
                                    m_plan.spec->late_commit_window);
 }
 
-void TableSync::advance_sequence_cursor(db::Connection& source, db::Connection& replica) {
+bool TableSync::advance_sequence_cursor(db::Connection& source, db::Connection& replica) {
     std::optional<std::vector<std::string>> safe =
         m_sequence.pop_safe(read_open_transactions(source), std::chrono::steady_clock::now());
     if (safe) {
         // No transaction was open during the last read: the position is final already.
         replica.begin();
         m_progress.cursor = std::move(*safe);
-        commit_batch(replica, 0);
+        return commit_batch(replica, 0);
     }
+    return false;
 }
 
 bool TableSync::read_xmin_readable(db::Connection& source) {
@@ -546,8 +553,7 @@ StepResult TableSync::xmin_step(db::Connection& source, db::Connection& replica,
             // next full poll reads from there), and the unchanged checkpoint is committed,
             // which marks the table's loop alive (last_success) for status, check and drift.
             replica.begin();
-            commit_batch(replica, 0);
-            return StepResult{.caught_up = true};
+            return StepResult{.caught_up = !commit_batch(replica, 0)};
         }
         m_xmin.start_xmin = read_snapshot_xmin(source);
     }
@@ -555,7 +561,9 @@ StepResult TableSync::xmin_step(db::Connection& source, db::Connection& replica,
     PipeResult copied =
         staged_batch(source, build_xmin_copy(m_spec, read.from_xid, read.after_key), replica, stop);
     const bool caught_up = apply_xmin_batch(m_progress, m_xmin, copied.read, m_spec.batch_rows);
-    commit_batch(replica, static_cast<std::int64_t>(copied.rows));
+    if (commit_batch(replica, static_cast<std::int64_t>(copied.rows))) {
+        return StepResult{false, copied.rows, copied.bytes, copied.deleted};
+    }
     if (caught_up) {
         m_full_scan_counters = m_xmin.counters;
         m_full_scan_at = m_xmin.counters_at;
@@ -576,8 +584,8 @@ StepResult TableSync::full_refresh_step(db::Connection& source, db::Connection& 
         copied.deleted = replica.query(build_mirror_delete(full)).affected_rows();
     }
     replica.exec(build_upsert(full));
-    commit_batch(replica, 0);
-    return StepResult{true, copied.rows, copied.bytes, copied.deleted};
+    const bool resync = commit_batch(replica, 0);
+    return StepResult{!resync, copied.rows, copied.bytes, copied.deleted};
 }
 
 }  // namespace syncset::copy

@@ -84,7 +84,7 @@ void record_step(metrics::TableMetrics& m, const copy::StepResult& result,
     const auto figures = sync.snapshot_figures();
     m.snapshot_rows_done.store(figures ? figures->first : 0, relaxed);
     m.snapshot_rows_estimated.store(figures ? figures->second : 0, relaxed);
-    metrics::publish_progress(m, sync.progress(), now, false);
+    metrics::publish_progress(m, sync.progress(), sync.spec().cursor_is_instant(), now, false);
 }
 
 // Which side a failed cycle lost, judged by its connections: a broken or never opened one.
@@ -225,6 +225,7 @@ class Daemon {
             log::setup(fresh.log.level, fresh.log.format);
             pause_workers();
             m_config = std::move(fresh);
+            m_catalog_conn.reset();  // source.dsn may have changed
             schema_step();
             resume_workers();
             log::info("configuration reloaded", {{"config", m_config.file}});
@@ -316,11 +317,15 @@ class Daemon {
         m_registry.set_replicas(replica_names);
         using Up = metrics::EndpointMetrics::Up;
         SourceView source;
+        const auto source_endpoint = m_registry.source();
         try {
             source = read_source(m_config);
-            m_registry.source()->up = Up::up;
+            source_endpoint->up = Up::up;
+            source_endpoint->paused = false;
         } catch (const Error& e) {
-            m_registry.source()->up = Up::down;
+            const bool unreachable = e.code() == ErrorCode::connection;
+            source_endpoint->up = unreachable ? Up::down : Up::up;
+            source_endpoint->paused = !unreachable;
             log::error("cannot read the source catalog", {{"error", e.what()}});
             m_missing_replica = true;  // try again at the next check
             {
@@ -340,6 +345,7 @@ class Daemon {
         for (std::size_t r = 0; r < m_config.replicas.size(); ++r) {
             const auto& replica = m_config.replicas[r];
             const auto endpoint = m_registry.replica(replica.name);
+            alive();  // each replica may wait for a connection and for locks (10 s each)
             try {
                 ReplicaOutcome outcome = apply_schema_step(m_config, replica, source.catalog);
                 endpoint->up = Up::up;
@@ -393,7 +399,14 @@ class Daemon {
                 }
                 m_registry.retain_tables(replica.name, targets);
             } catch (const Error& e) {
-                endpoint->up = Up::down;
+                // Down only when it could not be reached; a reachable replica whose step
+                // failed (a lock wait, a DDL error) is up but paused.
+                if (e.code() == ErrorCode::connection) {
+                    endpoint->up = Up::down;
+                } else {
+                    endpoint->up = Up::up;
+                    endpoint->paused = true;
+                }
                 log::error("replica unavailable; its tables wait",
                            {{"replica", replica.name}, {"error", e.what()}});
                 add_name(unavailable, replica.name);
@@ -483,10 +496,18 @@ class Daemon {
             std::uint64_t bytes = 0;
             auto started = Clock::now();
             sync.begin_cycle(*target);
-            metrics::publish_progress(*job.metrics, sync.progress(), now_ms(), true);
+            metrics::publish_progress(*job.metrics, sync.progress(),
+                                      sync.spec().cursor_is_instant(), now_ms(), true);
+            const auto source_endpoint = m_registry.source();
+            const auto replica_endpoint = this->replica_endpoint(job.replica);
             while (!m_signals.stop) {
                 copy::StepResult result = sync.step(*connections.source, *target, &m_signals.stop);
                 record_step(*job.metrics, result, sync);
+                if (result.committed) {
+                    // Both ends work again (a cycle can run for hours: do not wait for its end).
+                    source_endpoint->up = metrics::EndpointMetrics::Up::up;
+                    replica_endpoint->up = metrics::EndpointMetrics::Up::up;
+                }
                 rows += result.rows;
                 bytes += result.bytes;
                 if (result.caught_up) {
@@ -507,8 +528,8 @@ class Daemon {
                                      {"bytes", bytes},
                                      {"ms", static_cast<std::int64_t>(ms)}});
             }
-            m_registry.source()->up = metrics::EndpointMetrics::Up::up;
-            replica_endpoint(job.replica)->up = metrics::EndpointMetrics::Up::up;
+            source_endpoint->up = metrics::EndpointMetrics::Up::up;
+            replica_endpoint->up = metrics::EndpointMetrics::Up::up;
             std::lock_guard lock(m_mutex);
             m_schedule.succeeded(index, Clock::now(), poll);
         } catch (const Error& e) {

@@ -245,12 +245,15 @@ Answer judge_readiness(const Figures& f) {
     }
     if (f.source.up == Up::down) {
         problems.emplace_back("source unreachable");
+    } else if (f.source.paused) {
+        problems.emplace_back("source catalog could not be read (see the log)");
     }
     for (const auto& r : f.replicas) {
         if (r.up == Up::down) {
             problems.push_back("replica " + r.name + " down");
         } else if (r.paused) {
-            problems.push_back("replica " + r.name + " paused: its plan has problems (see the log)");
+            problems.push_back("replica " + r.name +
+                               " paused: its schema step did not complete (see the log)");
         }
     }
     for (const auto& t : f.tables) {

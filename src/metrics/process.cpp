@@ -85,19 +85,24 @@ std::optional<std::int64_t> read_max_fds() {
     return static_cast<std::int64_t>(limit.rlim_cur);
 }
 
+// `read()`, or unset when it throws (a malformed /proc line): the other figures still count.
+template <typename Read>
+auto figure(Read read) noexcept -> decltype(read()) {
+    try {
+        return read();
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
 }  // namespace
 
 ProcessFigures read_process_figures() noexcept {
-    ProcessFigures figures;
-    try {
-        figures.resident_memory_bytes = read_resident_bytes();
-        figures.cpu_seconds = read_cpu_seconds();
-        figures.start_time_seconds = read_start_time_seconds();
-        figures.open_fds = read_open_fds();
-        figures.max_fds = read_max_fds();
-    } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): a figure left unset
-    }
-    return figures;
+    return ProcessFigures{.resident_memory_bytes = figure(read_resident_bytes),
+                          .cpu_seconds = figure(read_cpu_seconds),
+                          .start_time_seconds = figure(read_start_time_seconds),
+                          .open_fds = figure(read_open_fds),
+                          .max_fds = figure(read_max_fds)};
 }
 
 }  // namespace syncset::metrics

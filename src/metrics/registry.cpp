@@ -38,11 +38,11 @@ std::optional<double> table_lag_s(const TableMetrics& table, std::int64_t now_ms
     return static_cast<double>(std::max<std::int64_t>(0, now_ms - since)) / 1000.0;
 }
 
-void publish_progress(TableMetrics& table, const state::Progress& progress, std::int64_t now_ms,
-                      bool from_store) noexcept {
+void publish_progress(TableMetrics& table, const state::Progress& progress,
+                      bool cursor_is_instant, std::int64_t now_ms, bool from_store) noexcept {
     table.phase.store(progress.phase, k_relaxed);
     std::optional<std::int64_t> cursor_ms;
-    if (progress.cursor_kind == "time" && !progress.cursor.empty()) {
+    if (cursor_is_instant && !progress.cursor.empty()) {
         cursor_ms = parse_timestamp_ms(progress.cursor.front());
     }
     table.cursor_time_ms.store(cursor_ms.value_or(k_unknown), k_relaxed);
@@ -132,7 +132,7 @@ Figures Registry::figures(std::int64_t now_ms) const {
     Figures out;
     out.version = m_version;
     out.started = m_started.load(k_relaxed);
-    out.source = {"source", m_source->up.load(k_relaxed), false};
+    out.source = {"source", m_source->up.load(k_relaxed), m_source->paused.load(k_relaxed)};
     std::lock_guard lock(m_mutex);
     out.replicas.reserve(m_replicas.size());
     for (const auto& [name, metrics] : m_replicas) {

@@ -67,11 +67,12 @@ struct HttpServer::Impl {
 HttpServer::HttpServer(const config::ListenAddress& address, const Registry& registry)
     : m_impl(std::make_unique<Impl>()) {
     httplib::Server& server = m_impl->server;
-    // Two threads: a scrape and a probe at once. Slow clients are cut off by the timeouts.
-    server.new_task_queue = [] { return new httplib::ThreadPool(2); };
+    // Four threads: scrapers and probes at once. One request per connection, so an idle
+    // keep-alive connection never holds a thread; slow clients are cut off by the timeouts.
+    server.new_task_queue = [] { return new httplib::ThreadPool(4); };
+    server.set_keep_alive_max_count(1);
     server.set_read_timeout(5, 0);
     server.set_write_timeout(5, 0);
-    server.set_keep_alive_timeout(5);
     // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, with which a second process
     // could bind the same port, and each would get half of the scrapes.
     server.set_socket_options([](socket_t sock) {
@@ -93,12 +94,16 @@ HttpServer::HttpServer(const config::ListenAddress& address, const Registry& reg
                     "remove the key to run without the HTTP listener");
     }
     m_impl->port = address.port;
-    m_impl->thread = std::thread([impl = m_impl.get()] {
-        impl->server.listen_after_bind();
-        impl->finished = true;
-    });
     log::info("metrics listening",
               {{"address", address.display()}, {"paths", "/metrics /healthz /readyz"}});
+    m_impl->thread = std::thread([impl = m_impl.get()] {
+        try {
+            impl->server.listen_after_bind();
+        } catch (const std::exception& e) {
+            log::error("metrics listener stopped", {{"error", e.what()}});
+        }
+        impl->finished = true;
+    });
 }
 
 HttpServer::~HttpServer() {

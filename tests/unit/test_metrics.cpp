@@ -150,7 +150,7 @@ TEST(MetricsHealth, ReadinessNamesTheSourceADownOrPausedReplicaAndAStoppedTable)
     EXPECT_EQ(answer.status, 503);
     EXPECT_EQ(answer.body,
               R"({"ready":false,"not_ready":["source unreachable","replica a down",)"
-              R"x("replica b paused: its plan has problems (see the log)",)x"
+              R"x("replica b paused: its schema step did not complete (see the log)",)x"
               R"("table public.orders on replica billing stopped"]})"
               "\n");
 }
@@ -231,7 +231,7 @@ TEST(MetricsProgress, StoredProgressSeedsLastSuccessDriftAndTheTimeCursor) {
     p.last_drift.extra = 1;
     TableMetrics t;
     const std::int64_t now = 1796676244000;  // 2026-12-07 20:44:04 UTC
-    publish_progress(t, p, now, true);
+    publish_progress(t, p, true, now, true);
     EXPECT_EQ(t.phase.load(), state::Phase::incremental);
     EXPECT_EQ(t.cursor_time_ms.load(), now);
     EXPECT_EQ(t.last_success_ms.load(), now - 30000);
@@ -244,9 +244,21 @@ TEST(MetricsProgress, StoredProgressSeedsLastSuccessDriftAndTheTimeCursor) {
     t.last_success_ms = now + 5000;
     t.drift_scan_ms = now + 5000;
     t.drift_missing = 0;
-    publish_progress(t, p, now + 6000, true);
+    publish_progress(t, p, true, now + 6000, true);
     EXPECT_EQ(t.last_success_ms.load(), now + 5000);
     EXPECT_EQ(t.drift_missing.load(), 0);
+}
+
+TEST(MetricsProgress, ALocalTimeCursorHasNoCursorTime) {
+    // `timestamp` and `date` cursors are the source server's local time, not UTC: their age
+    // is not known here, so the lag falls back to the time since the table caught up.
+    state::Progress p;
+    p.phase = state::Phase::incremental;
+    p.cursor_kind = "time";
+    p.cursor = {"2026-12-07 20:44:04", "17"};
+    TableMetrics t;
+    publish_progress(t, p, false, 1796676244000, true);
+    EXPECT_EQ(t.cursor_time_ms.load(), k_unknown);
 }
 
 TEST(MetricsProgress, ASnapshotTableHasNotCaughtUpAndOtherCursorsHaveNoCursorTime) {
@@ -256,7 +268,7 @@ TEST(MetricsProgress, ASnapshotTableHasNotCaughtUpAndOtherCursorsHaveNoCursorTim
     p.cursor = {"12345"};
     p.since_success_s = 10;
     TableMetrics t;
-    publish_progress(t, p, 100000, true);
+    publish_progress(t, p, false, 100000, true);
     EXPECT_EQ(t.cursor_time_ms.load(), k_unknown);
     EXPECT_EQ(t.caught_up_ms.load(), k_unknown);
     EXPECT_EQ(t.last_success_ms.load(), 90000);

@@ -49,6 +49,9 @@ struct CopySpec {
     bool full_refresh() const noexcept;
     // Incremental reads must carry a `keep` flag so rows leaving the filter can be deleted.
     bool needs_keep_flag() const noexcept;
+    // A time cursor of type timestamptz: its values are instants (printed in UTC under the
+    // pinned settings). `timestamp` and `date` cursors are the server's local time.
+    bool cursor_is_instant() const noexcept;
 };
 
 // Builds the copy description of a planned table. Throws Error(schema) when the cursor column

@@ -86,7 +86,8 @@ class TableSync {
                                                   const std::atomic<bool>* stop);
     std::optional<Bound> read_bound(db::Connection& source);
     std::optional<Bound> read_time_bound(db::Connection& source);
-    void advance_sequence_cursor(db::Connection& source, db::Connection& replica);
+    // True when its checkpoint took up a resync request (commit_batch).
+    [[nodiscard]] bool advance_sequence_cursor(db::Connection& source, db::Connection& replica);
     OpenTransactions read_open_transactions(db::Connection& source);
     bool read_xmin_readable(db::Connection& source);
     // The table's write counters on the source; nullopt when they cannot show every write.
@@ -102,9 +103,11 @@ class TableSync {
     // After a chunk: a "snapshot progress" line at most every 10 s.
     void log_snapshot_progress(bool done);
     // Writes the checkpoint and commits; `before_commit` runs between the two. When the
-    // checkpoint takes up a resync request, the progress is read back (begin_cycle).
-    void commit_batch(db::Connection& replica, std::int64_t rows_added,
-                      const std::function<void()>& before_commit = {});
+    // checkpoint takes up a resync request, the progress is read back (begin_cycle) and it
+    // returns true: the step then ends without touching the progress again, not caught up, so
+    // the re-copy starts at the next step of the same cycle.
+    [[nodiscard]] bool commit_batch(db::Connection& replica, std::int64_t rows_added,
+                                    const std::function<void()>& before_commit = {});
 
     std::string m_replica;
     std::string m_state_schema;

@@ -57,7 +57,8 @@ struct TableMetrics {
 struct EndpointMetrics {
     enum class Up : int { unknown, up, down };
     std::atomic<Up> up{Up::unknown};
-    // A replica whose plan has problems is reachable but paused until the config is fixed.
+    // Reachable, but its last schema step (for the source: the catalog read) did not complete:
+    // a plan with problems, a lock wait, a DDL or permission error. Its tables wait.
     std::atomic<bool> paused{false};
 };
 
@@ -103,11 +104,12 @@ struct Figures {
 std::optional<double> table_lag_s(const TableMetrics& table, std::int64_t now_ms) noexcept;
 
 // A table's stored progress, as read when its poll cycle begins or after a batch committed:
-// its phase and, for time cursors, the cursor's time. With `from_store` (the cycle's start),
-// also what the replica remembers from before this process: the last success, the last drift
-// scan, and, for a table already following, when it last caught up.
-void publish_progress(TableMetrics& table, const state::Progress& progress, std::int64_t now_ms,
-                      bool from_store) noexcept;
+// its phase and, when `cursor_is_instant` (a timestamptz cursor), the cursor's time. With
+// `from_store` (the cycle's start), also what the replica remembers from before this process:
+// the last success, the last drift scan, and, for a table already following, when it last
+// caught up.
+void publish_progress(TableMetrics& table, const state::Progress& progress,
+                      bool cursor_is_instant, std::int64_t now_ms, bool from_store) noexcept;
 
 class Registry {
   public:

@@ -15,7 +15,9 @@ SELECT target_schema, target_name, source_schema, source_name, phase, pending,
        to_char(drift_in_sync_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
        snapshot_rows_done, snapshot_rows_estimated,
        extract(epoch FROM now() - snapshot_started_at),
-       (resync_requested_at IS NOT NULL)::text
-FROM :"schema".tables
+       -- Read through the row's JSON: a metadata schema not yet migrated to version 5 (a new
+       -- binary's `status` during an upgrade, before the daemon ran) has no such column.
+       (to_jsonb(t) ->> 'resync_requested_at' IS NOT NULL)::text
+FROM :"schema".tables AS t
 WHERE ($1::text IS NULL OR (target_schema = $1 AND target_name = $2))
 ORDER BY target_schema COLLATE "C", target_name COLLATE "C";

@@ -10,4 +10,6 @@ SET pending = 'resync', phase = 'snapshot', snapshot_position = NULL,
     snapshot_started_at = NULL, snapshot_rows_done = 0, drift_checked_at = NULL,
     resync_requested_at = NULL, updated_at = now()
 WHERE target_schema = $1 AND target_name = $2 AND phase <> 'stopped'
-  AND resync_requested_at IS NOT NULL;
+  AND resync_requested_at IS NOT NULL
+  -- Never for a keyless table (its copy path appends); its next checkpoint clears the request.
+  AND cardinality(key) > 0;

@@ -10,7 +10,9 @@
 WITH request AS MATERIALIZED (
     -- Read under the row's lock, so the request seen is the one cleared below even when it
     -- was recorded after this statement's snapshot (RETURNING shows only the new row).
-    SELECT resync_requested_at IS NOT NULL AS due
+    -- A keyless table (mode: mirror) is never re-copied: its copy path appends. Its request
+    -- is only cleared; every poll refreshes it whole anyway.
+    SELECT resync_requested_at IS NOT NULL AND cardinality(key) > 0 AS due
     FROM :"schema".tables
     WHERE target_schema = $1 AND target_name = $2
     FOR UPDATE
