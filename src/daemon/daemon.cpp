@@ -123,6 +123,7 @@ class Daemon {
         // named in the status and planned again at the next check.
         m_registry.set_started();
         m_notifier.ready(status_text());
+        m_ready = true;
         std::vector<std::thread> workers;
         workers.reserve(static_cast<std::size_t>(m_config.parallel));
         for (int i = 0; i < m_config.parallel; ++i) {
@@ -345,7 +346,13 @@ class Daemon {
         for (std::size_t r = 0; r < m_config.replicas.size(); ++r) {
             const auto& replica = m_config.replicas[r];
             const auto endpoint = m_registry.replica(replica.name);
-            alive();  // each replica may wait for a connection and for locks (10 s each)
+            // Each replica may wait for a connection and for locks (10 s each): /healthz must
+            // not call that a hung loop. systemd hears WATCHDOG=1 only once READY=1 was sent.
+            if (m_ready) {
+                alive();
+            } else {
+                m_registry.beat(Clock::now());
+            }
             try {
                 ReplicaOutcome outcome = apply_schema_step(m_config, replica, source.catalog);
                 endpoint->up = Up::up;
@@ -745,6 +752,7 @@ class Daemon {
     int m_active = 0;
     std::atomic<bool> m_replan_requested{false};
     bool m_missing_replica = false;
+    bool m_ready = false;                 // READY=1 sent; main thread
     std::uint32_t m_replan_failures = 0;  // schema steps in a row that left something unplanned
     Clock::time_point m_replan_at{};      // the next try for what is unplanned
     std::mt19937_64 m_random{std::random_device{}()};  // main thread
