@@ -217,32 +217,76 @@ TEST_F(DaemonMetrics, AStoppedTableIsNamedByReadinessAndItsPhaseGauge) {
 }
 
 TEST_F(DaemonMetrics, DriftFoundAndRepairedIsCounted) {
+    // Rows stamped a day ago: behind any transaction other tests hold open, so the copy loop
+    // never re-reads them (the late-commit rule would) and only the drift scanner sees the
+    // damage done on the replica.
     exec_source(
         "CREATE TABLE items (id int PRIMARY KEY, v text, updated_at timestamptz NOT NULL "
-        "DEFAULT now()); INSERT INTO items SELECT g, 'v' || g FROM generate_series(1, 200) g");
-    const std::string table = "      - source: public.items\n        cursor: updated_at\n";
-    ASSERT_EQ(run_once(config(table)).exit_status, 0);
-    exec_replica("DELETE FROM items WHERE id = 7; UPDATE items SET v = 'drifted' WHERE id = 9;"
-                 "INSERT INTO items VALUES (1000, 'extra', now())");
+        "DEFAULT now() - interval '1 day'); "
+        "INSERT INTO items (id, v) SELECT g, 'v' || g FROM generate_series(1, 200) g");
     const int port = closed_local_port();
-    // A drift scan every second. Nothing changes on the source, so the copy loop reads
-    // nothing: only the repair can fix the rows.
-    const std::string yaml = "source:\n  dsn: " + yaml_quote(source_dsn()) +
-                             "\ndrift:\n  interval: 1s\n  repair: true\n" + metrics_key(port) +
-                             "replicas:\n  - name: r\n    dsn: " + yaml_quote(replica_dsn()) +
-                             "\n    tables:\n" + table + "        poll_interval: 200ms\n";
-    SyncsetProcess daemon({"run"}, yaml);
     const std::string labels = R"({replica="r",table="public.items")";
+    auto yaml = [&](bool repair) {
+        return "source:\n  dsn: " + yaml_quote(source_dsn()) + "\ndrift:\n  interval: 1s\n" +
+               "  repair: " + (repair ? "true" : "false") + "\n" + metrics_key(port) +
+               "replicas:\n  - name: r\n    dsn: " + yaml_quote(replica_dsn()) +
+               "\n    tables:\n      - source: public.items\n        cursor: updated_at\n"
+               "        poll_interval: 300ms\n";
+    };
+    auto gauges = [&](const std::string& text) {
+        std::string out;
+        for (const char* kind : {"missing", "extra", "different"}) {
+            auto value = sample(text, "syncset_drift_rows" + labels + ",kind=\"" + kind + "\"}");
+            out += value ? std::to_string(static_cast<int>(*value)) : "?";
+        }
+        return out;
+    };
     std::string text;
-    ASSERT_TRUE(eventually_sample(port, "syncset_drift_rows" + labels + R"(,kind="missing"})", 1,
+    {
+        SyncsetProcess daemon({"run"}, yaml(false));
+        ASSERT_TRUE(eventually_sample(
+            port, "syncset_table_phase" + labels + R"(,phase="incremental"})", 1, 60s, text))
+            << text << daemon.describe();
+        EXPECT_EQ(sample(text, "syncset_rows_copied_total" + labels + R"(,phase="snapshot"})"),
+                  200);
+        // One replica transaction, so a scan sees all of it or none.
+        exec_replica("BEGIN; DELETE FROM items WHERE id = 7; "
+                     "UPDATE items SET v = 'drifted' WHERE id = 9; "
+                     "INSERT INTO items VALUES (1000, 'extra', now() - interval '1 day'); "
+                     "COMMIT;");
+        ASSERT_TRUE(wait_until(
+            [&] {
+                text = get(port, "/metrics").body;
+                return gauges(text) == "111";
+            },
+            60s))
+            << gauges(text) << "\n"
+            << text << daemon.describe();
+        EXPECT_TRUE(
+            sample(text, "syncset_drift_last_scan_timestamp_seconds" + labels + "}").has_value());
+        EXPECT_EQ(sample(text, "syncset_rows_copied_total" + labels + R"(,phase="repair"})"), 0);
+        daemon.send_signal(SIGTERM);
+        EXPECT_EQ(daemon.wait(30s), 0) << daemon.describe();
+    }
+    SyncsetProcess daemon({"run"}, yaml(true));
+    // Repaired: the missing and the different row written, the extra one deleted; the next
+    // scan finds the table in sync.
+    ASSERT_TRUE(eventually_sample(port,
+                                  "syncset_rows_copied_total" + labels + R"(,phase="repair"})", 2,
                                   60s, text))
         << text << daemon.describe();
-    EXPECT_EQ(sample(text, "syncset_drift_rows" + labels + R"(,kind="extra"})"), 1) << text;
-    EXPECT_EQ(sample(text, "syncset_drift_rows" + labels + R"(,kind="different"})"), 1) << text;
-    EXPECT_EQ(sample(text, "syncset_rows_copied_total" + labels + R"(,phase="repair"})"), 2) << text;
     EXPECT_EQ(sample(text, "syncset_rows_deleted_total" + labels + "}"), 1) << text;
-    EXPECT_TRUE(sample(text, "syncset_drift_last_scan_timestamp_seconds" + labels + "}").has_value());
+    ASSERT_TRUE(wait_until(
+        [&] {
+            text = get(port, "/metrics").body;
+            return gauges(text) == "000";
+        },
+        30s))
+        << gauges(text) << "\n"
+        << text;
     expect_same_rows("SELECT id, v FROM items ORDER BY id", "SELECT id, v FROM items ORDER BY id");
+    EXPECT_EQ(sample(text, "syncset_rows_copied_total" + labels + R"(,phase="incremental"})"), 0)
+        << "the loop must not have repaired the rows itself";
     daemon.send_signal(SIGTERM);
     EXPECT_EQ(daemon.wait(30s), 0) << daemon.describe();
 }
