@@ -162,7 +162,8 @@ std::optional<std::int64_t> parse_timestamp_ms(std::string_view text) noexcept {
     if (!day) {
         return std::nullopt;
     }
-    const year_month_day date{std::chrono::year{*year}, std::chrono::month{static_cast<unsigned>(*month)},
+    const year_month_day date{std::chrono::year{*year},
+                              std::chrono::month{static_cast<unsigned>(*month)},
                               std::chrono::day{static_cast<unsigned>(*day)}};
     if (!date.ok()) {
         return std::nullopt;

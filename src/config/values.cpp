@@ -241,8 +241,8 @@ std::optional<ListenAddress> parse_listen_address(std::string_view text, std::st
         }
         host = host.substr(1, host.size() - 2);
     } else if (host.find(':') != std::string_view::npos) {
-        error = "an IPv6 address needs brackets: [" + std::string(host) + "]:" +
-                std::string(port_text);
+        error =
+            "an IPv6 address needs brackets: [" + std::string(host) + "]:" + std::string(port_text);
         return std::nullopt;
     } else if (host.find_first_not_of(
                    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=

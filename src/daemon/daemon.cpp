@@ -381,8 +381,8 @@ class Daemon {
                         config::TableName{table.target_schema, table.target_name}.display();
                     targets.insert(target);
                     auto table_metrics = m_registry.table(replica.name, target);
-                    table_metrics->phase = table.stop_reason ? state::Phase::stopped
-                                                             : table.next_state.phase;
+                    table_metrics->phase =
+                        table.stop_reason ? state::Phase::stopped : table.next_state.phase;
                     for (const auto& change : table.changes) {
                         log::info("schema change", {{"replica", replica.name},
                                                     {"source", source_name},
@@ -743,7 +743,7 @@ class Daemon {
     Signals& m_signals;
     Notifier& m_notifier;  // main thread only
     metrics::Registry& m_registry;
-    Schedule m_schedule;   // guarded by m_mutex
+    Schedule m_schedule;  // guarded by m_mutex
     std::mutex m_mutex;
     std::condition_variable m_wake;
     std::vector<Job> m_jobs;

@@ -725,7 +725,8 @@ class Scanner {
                 db::copy_pipe(m_source, build_copy_keys(m_spec, chunk), m_replica, copy_in,
                               {.stop = m_stop});
             });
-            const std::uint64_t written = m_replica.query(copy::build_upsert(plain)).affected_rows();
+            const std::uint64_t written =
+                m_replica.query(copy::build_upsert(plain)).affected_rows();
             std::uint64_t deleted = 0;
             for_each_chunk(drift.extra, [&](const Keys& chunk) {
                 deleted += m_replica.query(build_delete_keys(m_spec, chunk)).affected_rows();

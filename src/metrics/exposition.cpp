@@ -132,11 +132,11 @@ void render_tables(std::string& out, const Figures& f) {
     per_table(out, f, "syncset_batches_total", "counter",
               "Replica transactions committed with the table's checkpoint.",
               of(&TableFigures::batches));
-    per_table_by(out, f, "syncset_errors_total", "counter",
-                 "Failed copy cycles; retryable ones are retried with backoff.", "retryable",
-                 std::to_array<std::pair<std::string_view, Count>>(
-                     {{"true", &TableFigures::errors_retryable},
-                      {"false", &TableFigures::errors_fatal}}));
+    per_table_by(
+        out, f, "syncset_errors_total", "counter",
+        "Failed copy cycles; retryable ones are retried with backoff.", "retryable",
+        std::to_array<std::pair<std::string_view, Count>>(
+            {{"true", &TableFigures::errors_retryable}, {"false", &TableFigures::errors_fatal}}));
     {
         Family phase(out, "syncset_table_phase", "gauge",
                      "1 for the table's current phase, 0 for the others.");

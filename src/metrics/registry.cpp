@@ -38,8 +38,8 @@ std::optional<double> table_lag_s(const TableMetrics& table, std::int64_t now_ms
     return static_cast<double>(std::max<std::int64_t>(0, now_ms - since)) / 1000.0;
 }
 
-void publish_progress(TableMetrics& table, const state::Progress& progress,
-                      bool cursor_is_instant, std::int64_t now_ms, bool from_store) noexcept {
+void publish_progress(TableMetrics& table, const state::Progress& progress, bool cursor_is_instant,
+                      std::int64_t now_ms, bool from_store) noexcept {
     table.phase.store(progress.phase, k_relaxed);
     std::optional<std::int64_t> cursor_ms;
     if (cursor_is_instant && !progress.cursor.empty()) {
@@ -77,8 +77,8 @@ void Registry::set_replicas(const std::vector<std::string>& names) {
     for (const auto& name : names) {
         auto it = std::find_if(m_replicas.begin(), m_replicas.end(),
                                [&](const auto& entry) { return entry.first == name; });
-        replicas.emplace_back(name, it != m_replicas.end() ? it->second
-                                                           : std::make_shared<EndpointMetrics>());
+        replicas.emplace_back(
+            name, it != m_replicas.end() ? it->second : std::make_shared<EndpointMetrics>());
     }
     m_replicas = std::move(replicas);
     std::erase_if(m_tables, [&](const auto& entry) {
@@ -136,7 +136,8 @@ Figures Registry::figures(std::int64_t now_ms) const {
     std::lock_guard lock(m_mutex);
     out.replicas.reserve(m_replicas.size());
     for (const auto& [name, metrics] : m_replicas) {
-        out.replicas.push_back({name, metrics->up.load(k_relaxed), metrics->paused.load(k_relaxed)});
+        out.replicas.push_back(
+            {name, metrics->up.load(k_relaxed), metrics->paused.load(k_relaxed)});
     }
     out.tables.reserve(m_tables.size());
     for (const auto& [key, t] : m_tables) {

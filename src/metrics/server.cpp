@@ -5,9 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <thread>
 

@@ -77,17 +77,17 @@ TEST_F(DaemonMetrics, CountersFollowTheRowsCopiedAndNothingSecretIsExposed) {
     const int port = closed_local_port();
     // A password in the DSN: it must never appear in /metrics.
     const std::string dsn = source_dsn() + " password=hunter2-never-shown";
-    const std::string yaml = config_with_source(
-        dsn,
-        "      - source: public.orders\n        exclude: [card_number]\n"
-        "        where: \"region = 'eu'\"\n        cursor: updated_at\n"
-        "        poll_interval: 200ms\n",
-        metrics_key(port));
+    const std::string yaml =
+        config_with_source(dsn,
+                           "      - source: public.orders\n        exclude: [card_number]\n"
+                           "        where: \"region = 'eu'\"\n        cursor: updated_at\n"
+                           "        poll_interval: 200ms\n",
+                           metrics_key(port));
     SyncsetProcess daemon({"run"}, yaml);
     const std::string labels = R"({replica="r",table="public.orders")";
     std::string text;
-    ASSERT_TRUE(eventually_sample(port, "syncset_rows_copied_total" + labels + R"(,phase="snapshot"})",
-                                  300, 60s, text))
+    ASSERT_TRUE(eventually_sample(
+        port, "syncset_rows_copied_total" + labels + R"(,phase="snapshot"})", 300, 60s, text))
         << text << daemon.describe();
     ASSERT_TRUE(eventually_sample(port, "syncset_table_phase" + labels + R"(,phase="incremental"})",
                                   1, 30s, text))
@@ -112,8 +112,9 @@ TEST_F(DaemonMetrics, CountersFollowTheRowsCopiedAndNothingSecretIsExposed) {
     // The incremental reads count every changed row they copied, the one that left included.
     EXPECT_EQ(sample(text, "syncset_rows_copied_total" + labels + R"(,phase="incremental"})"), 6)
         << text;
-    EXPECT_TRUE(eventually_same_rows("SELECT id, region FROM orders WHERE region = 'eu' ORDER BY id",
-                                     "SELECT id, region FROM orders ORDER BY id", 30s));
+    EXPECT_TRUE(
+        eventually_same_rows("SELECT id, region FROM orders WHERE region = 'eu' ORDER BY id",
+                             "SELECT id, region FROM orders ORDER BY id", 30s));
     EXPECT_EQ(sample(text, "syncset_errors_total" + labels + R"(,retryable="true"})"), 0);
 
     for (const char* secret : {"hunter2", "password", "card_number", "4111", "port=", "host="}) {
@@ -131,10 +132,12 @@ TEST_F(DaemonMetrics, CountersFollowTheRowsCopiedAndNothingSecretIsExposed) {
 }
 
 TEST_F(DaemonMetrics, ReadinessNamesAnUnreachableReplicaWhileLivenessStaysUp) {
-    exec_source("CREATE TABLE items (id int PRIMARY KEY, v text); INSERT INTO items VALUES (1, 'a')");
+    exec_source(
+        "CREATE TABLE items (id int PRIMARY KEY, v text); INSERT INTO items VALUES (1, 'a')");
     const int port = closed_local_port();
-    const std::string tables = "      - source: public.items\n        cursor: none\n"
-                               "        poll_interval: 200ms\n";
+    const std::string tables =
+        "      - source: public.items\n        cursor: none\n"
+        "        poll_interval: 200ms\n";
     const std::string gone_dsn = "host=127.0.0.1 port=" + std::to_string(closed_local_port()) +
                                  " user=postgres dbname=nowhere connect_timeout=2";
     const std::string yaml =
@@ -151,7 +154,8 @@ TEST_F(DaemonMetrics, ReadinessNamesAnUnreachableReplicaWhileLivenessStaysUp) {
     EXPECT_EQ(ready.body, "{\"ready\":false,\"not_ready\":[\"replica gone down\"]}\n");
     EXPECT_EQ(get(port, "/healthz").status, 200);
     std::string text;
-    ASSERT_TRUE(eventually_sample(port, R"(syncset_replica_up{replica="r"})", 1, 30s, text)) << text;
+    ASSERT_TRUE(eventually_sample(port, R"(syncset_replica_up{replica="r"})", 1, 30s, text))
+        << text;
     EXPECT_EQ(sample(text, R"(syncset_replica_up{replica="gone"})"), 0) << text;
     // The reachable replica is not held back.
     EXPECT_TRUE(eventually_same_rows("SELECT id, v FROM items ORDER BY id",
@@ -209,8 +213,8 @@ TEST_F(DaemonMetrics, AStoppedTableIsNamedByReadinessAndItsPhaseGauge) {
     EXPECT_EQ(ready.body,
               "{\"ready\":false,\"not_ready\":[\"table public.items on replica r stopped\"]}\n");
     const std::string text = get(port, "/metrics").body;
-    EXPECT_EQ(sample(text, R"(syncset_table_phase{replica="r",table="public.items",phase="stopped"})"),
-              1)
+    EXPECT_EQ(
+        sample(text, R"(syncset_table_phase{replica="r",table="public.items",phase="stopped"})"), 1)
         << text;
     daemon.send_signal(SIGTERM);
     EXPECT_EQ(daemon.wait(30s), 0) << daemon.describe();
@@ -250,10 +254,11 @@ TEST_F(DaemonMetrics, DriftFoundAndRepairedIsCounted) {
         EXPECT_EQ(sample(text, "syncset_rows_copied_total" + labels + R"(,phase="snapshot"})"),
                   200);
         // One replica transaction, so a scan sees all of it or none.
-        exec_replica("BEGIN; DELETE FROM items WHERE id = 7; "
-                     "UPDATE items SET v = 'drifted' WHERE id = 9; "
-                     "INSERT INTO items VALUES (1000, 'extra', now() - interval '1 day'); "
-                     "COMMIT;");
+        exec_replica(
+            "BEGIN; DELETE FROM items WHERE id = 7; "
+            "UPDATE items SET v = 'drifted' WHERE id = 9; "
+            "INSERT INTO items VALUES (1000, 'extra', now() - interval '1 day'); "
+            "COMMIT;");
         ASSERT_TRUE(wait_until(
             [&] {
                 text = get(port, "/metrics").body;
@@ -271,9 +276,8 @@ TEST_F(DaemonMetrics, DriftFoundAndRepairedIsCounted) {
     SyncsetProcess daemon({"run"}, yaml(true));
     // Repaired: the missing and the different row written, the extra one deleted; the next
     // scan finds the table in sync.
-    ASSERT_TRUE(eventually_sample(port,
-                                  "syncset_rows_copied_total" + labels + R"(,phase="repair"})", 2,
-                                  60s, text))
+    ASSERT_TRUE(eventually_sample(
+        port, "syncset_rows_copied_total" + labels + R"(,phase="repair"})", 2, 60s, text))
         << text << daemon.describe();
     EXPECT_EQ(sample(text, "syncset_rows_deleted_total" + labels + "}"), 1) << text;
     ASSERT_TRUE(wait_until(
@@ -329,8 +333,9 @@ TEST_F(DaemonMetrics, APortInUseFailsTheStartWithExit2BeforeAnyDatabaseIsTouched
         << result.err;
     EXPECT_NE(result.err.find("HINT: "), std::string::npos) << result.err;
     // Nothing was started: no metadata schema, no table on the replica.
-    EXPECT_EQ(query_value(Server::replica, "SELECT count(*) FROM pg_namespace WHERE nspname = "
-                                           "'_syncset'"),
+    EXPECT_EQ(query_value(Server::replica,
+                          "SELECT count(*) FROM pg_namespace WHERE nspname = "
+                          "'_syncset'"),
               "0");
     EXPECT_EQ(query_value(Server::replica, "SELECT to_regclass('public.items') IS NULL"), "t");
     // validate does not bind: the same config is valid.

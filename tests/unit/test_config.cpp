@@ -626,9 +626,9 @@ TEST(ConfigMetrics, MalformedListenAddressIsNamedWithItsLocation) {
                   "e.g. 127.0.0.1:9187, [::1]:9187 or :9187"});
     EXPECT_EQ(problems_of(std::string(k_base) + "metrics: { listen: \"\" }\n"),
               std::vector<std::string>{"sync.yaml:8:20: metrics.listen: must not be empty"});
-    EXPECT_EQ(problems_of(std::string(k_base) + "metrics: { port: 9187 }\n"),
-              std::vector<std::string>{
-                  "sync.yaml:8:12: metrics.port: unknown key (expected listen)"});
+    EXPECT_EQ(
+        problems_of(std::string(k_base) + "metrics: { port: 9187 }\n"),
+        std::vector<std::string>{"sync.yaml:8:12: metrics.port: unknown key (expected listen)"});
 }
 
 }  // namespace

@@ -87,14 +87,12 @@ TEST(MetricsExposition, EveryFamilyHasOneHelpAndTypeBeforeItsSamples) {
     const std::string text = render_metrics(f);
     std::size_t helps = 0;
     std::size_t types = 0;
-    for (std::size_t at = 0; (at = text.find("# TYPE syncset_rows_copied_total", at)) !=
-                             std::string::npos;
-         ++at) {
+    for (std::size_t at = 0;
+         (at = text.find("# TYPE syncset_rows_copied_total", at)) != std::string::npos; ++at) {
         ++types;
     }
-    for (std::size_t at = 0; (at = text.find("# HELP syncset_rows_copied_total", at)) !=
-                             std::string::npos;
-         ++at) {
+    for (std::size_t at = 0;
+         (at = text.find("# HELP syncset_rows_copied_total", at)) != std::string::npos; ++at) {
         ++helps;
     }
     EXPECT_EQ(types, 1U);

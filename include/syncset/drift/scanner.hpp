@@ -85,9 +85,9 @@ struct TableReport {
     std::int64_t repaired = 0;
     std::uint64_t repair_rows_written = 0;  // rows the repair's upsert changed or added
     std::uint64_t repair_rows_deleted = 0;  // extra rows the repair deleted
-    Diff after_repair;             // what still differs after --repair (should be empty)
-    std::uint64_t bytes_read = 0;  // result bytes received from both sides
-    std::uint64_t bytes_sent = 0;  // SQL text sent to both sides
+    Diff after_repair;                      // what still differs after --repair (should be empty)
+    std::uint64_t bytes_read = 0;           // result bytes received from both sides
+    std::uint64_t bytes_sent = 0;           // SQL text sent to both sides
     std::int64_t queries = 0;
     std::int64_t source_scans_reused = 0;  // source summaries answered by the SourceCache
     std::int64_t in_flight_rows = 0;       // source rows left out as in flight, over all queries

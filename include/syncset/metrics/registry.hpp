@@ -108,8 +108,8 @@ std::optional<double> table_lag_s(const TableMetrics& table, std::int64_t now_ms
 // `from_store` (the cycle's start), also what the replica remembers from before this process:
 // the last success, the last drift scan, and, for a table already following, when it last
 // caught up.
-void publish_progress(TableMetrics& table, const state::Progress& progress,
-                      bool cursor_is_instant, std::int64_t now_ms, bool from_store) noexcept;
+void publish_progress(TableMetrics& table, const state::Progress& progress, bool cursor_is_instant,
+                      std::int64_t now_ms, bool from_store) noexcept;
 
 class Registry {
   public:

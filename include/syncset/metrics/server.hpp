@@ -11,8 +11,8 @@ namespace syncset::metrics {
 
 class HttpServer {
   public:
-    // Binds `address` now and serves until destroyed. Throws Error(usage, exit 2) naming the address
-    // and the cause when it cannot be bound (in use, not this machine's, not resolvable).
+    // Binds `address` now and serves until destroyed. Throws Error(usage, exit 2) naming the
+    // address and the cause when it cannot be bound (in use, not this machine's, not resolvable).
     // `registry` must outlive the server.
     HttpServer(const config::ListenAddress& address, const Registry& registry);
     ~HttpServer();
