@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Copy benchmark of `syncset run --once` against plain psql pipelines, all in ONE run on ONE
 # throwaway PostgreSQL 15 pair (tests/pg_pair.sh), so every figure sits next to a baseline
-# measured under the same load. See bench/README.md for what each figure means.
+# measured under the same load; and the same snapshot by the daemon with and without
+# metrics.listen scraped every second. See bench/README.md for what each figure means.
 #
 #   bench/copy.sh                          build, 2,000,000 rows, 3 repetitions, RSS at 1M and 4M
 #   ROWS=200000 REPEAT=1 SKIP_RSS=1 bench/copy.sh     a quick smoke run
+#   METRICS_ONLY=1 REPEAT=9 bench/copy.sh            only the metrics comparison (section 3)
 #
 # Knobs (environment):
 #   ROWS=2000000          rows of the main table
@@ -14,6 +16,9 @@
 #   UPDATE_PERCENT=1      share of rows updated per incremental round
 #   SKIP_RSS=1            skip the peak-RSS runs (they generate 1M and 4M-row tables)
 #   RSS_ROWS="1000000 4000000"  table sizes of the peak-RSS runs
+#   METRICS_ONLY=1        run only the metrics comparison: the daemon's snapshot without
+#                         metrics.listen against one with it and /metrics scraped every second
+#   SKIP_METRICS=1        skip that comparison
 #   SYNCSET_BIN=PATH      use this binary instead of building one
 #   BUILD_DIR=build-bench where to build the Release binary
 #   RUN_TIMEOUT=1800      seconds before one syncset run or psql pipeline counts as hung
@@ -35,6 +40,8 @@ readonly repeat=${REPEAT:-3}
 read -ra batch_variants <<<"${BATCH_ROWS:-10000 100000}"
 readonly update_percent=${UPDATE_PERCENT:-1}
 readonly skip_rss=${SKIP_RSS:-0}
+readonly metrics_only=${METRICS_ONLY:-0}
+readonly skip_metrics=${SKIP_METRICS:-0}
 read -ra rss_rows <<<"${RSS_ROWS:-1000000 4000000}"
 readonly build_dir=${BUILD_DIR:-build-bench}
 readonly run_timeout=${RUN_TIMEOUT:-1800}
@@ -48,11 +55,23 @@ readonly target_snapshot=1.0    # syncset time / psql pipe time
 readonly target_incremental=1.3 # syncset time / COPY + upsert time
 readonly target_rss_mb=64       # peak RSS of one `syncset run --once` snapshot
 readonly target_rss_growth=1.25 # "flat": peak RSS at the largest size / at the smallest
+# The issue of metrics.listen: a snapshot with metrics on and scraped every second is within 2%
+# of one without.
+readonly target_metrics=1.02    # snapshot time scraped / without the listener
+readonly scrape_every_s=1
+# Above this spread (max - min, in % of the median) on either side, a 2% margin is lost in the
+# noise: the comparison is printed as inconclusive, whatever the ratio.
+readonly metrics_max_spread_pct=10
+readonly metrics_min_pairs=5    # and with fewer pairs than this
+# Back-to-back scrapes of the idle daemon after each scraped snapshot, for its CPU per scrape.
+readonly burst_scrapes=100
 
 readonly update_cols="customer_id, status, region, note, amount, attrs, created_at, updated_at"
 
 work=""
 pair_dir=""
+daemon_pid=""
+scraper_pid=""
 ok=0
 
 readonly bench_name=bench  # its log lines: [bench HH:MM:SS] ...
@@ -63,6 +82,8 @@ readonly bench_name=bench  # its log lines: [bench HH:MM:SS] ...
 cleanup() {
     local status=$?
     trap - EXIT INT TERM HUP
+    stop_pid "$scraper_pid" TERM
+    stop_pid "$daemon_pid" TERM
     stop_pair_and_work "$status"
     exit "$status"
 }
@@ -76,6 +97,7 @@ done
 ((repeat >= 1)) || die "REPEAT must be at least 1"
 ((${#batch_variants[@]} >= 1)) || die "BATCH_ROWS needs at least one value"
 ((update_percent >= 1 && update_percent <= 100)) || die "UPDATE_PERCENT must be 1..100"
+[[ $metrics_only == 1 && $skip_metrics == 1 ]] && die "METRICS_ONLY=1 and SKIP_METRICS=1: nothing to run"
 
 # ---------------------------------------------------------------------------------------------
 # Small helpers
@@ -228,6 +250,11 @@ if [[ ! -x /usr/bin/time ]]; then
     ((EUID == 0)) || die "/usr/bin/time is missing: apt-get install time"
     timeout 600 apt-get install -y -qq time >/dev/null || die "could not install the package 'time'"
 fi
+if [[ $skip_metrics != 1 ]] && ! command -v curl >/dev/null; then
+    log "installing curl (Debian package 'curl') for the /metrics scraper"
+    ((EUID == 0)) || die "curl is missing: apt-get install curl"
+    timeout 600 apt-get install -y -qq curl >/dev/null || die "could not install the package 'curl'"
+fi
 
 free_gb=$(df -P -BG / | awk 'NR == 2 { sub("G", "", $4); print $4 }')
 log "free disk space on /: ${free_gb} GB"
@@ -288,81 +315,281 @@ snapshot_syncset() {
     log "snapshot #$r syncset batch_rows $batch: $elapsed s, peak RSS $((rss_kb / 1024)) MB"
 }
 
-for ((r = 1; r <= repeat; r++)); do
-    if ((r % 2 == 1)); then
-        snapshot_pipe "$r"
-    fi
-    # The first variant runs last so its database is the one the incremental round continues.
-    for ((v = ${#batch_variants[@]} - 1; v >= 0; v--)); do
-        snapshot_syncset "$r" "${batch_variants[v]}"
-        if ((v > 0 && r == repeat)); then
-            drop_db "$rep_port" "bench_sync_${batch_variants[v]}"
+if [[ $metrics_only != 1 ]]; then
+    for ((r = 1; r <= repeat; r++)); do
+        if ((r % 2 == 1)); then
+            snapshot_pipe "$r"
+        fi
+        # The first variant runs last so its database is the one the incremental round continues.
+        for ((v = ${#batch_variants[@]} - 1; v >= 0; v--)); do
+            snapshot_syncset "$r" "${batch_variants[v]}"
+            if ((v > 0 && r == repeat)); then
+                drop_db "$rep_port" "bench_sync_${batch_variants[v]}"
+            fi
+        done
+        if ((r % 2 == 0)); then
+            snapshot_pipe "$r"
         fi
     done
-    if ((r % 2 == 0)); then
-        snapshot_pipe "$r"
-    fi
-done
+fi
 
 # ---------------------------------------------------------------------------------------------
 # 2. Incremental: a pass with nothing to do, then rounds of UPDATE_PERCENT% updated rows.
 
-inc_config="$work/snapshot-$first_batch.yaml"
-inc_dsn=$(dsn_at "$rep_port" "bench_sync_$first_batch")
-declare -a idle_times=() inc_times=() inc_pipe_times=() inc_rss=() inc_cpu=()
+if [[ $metrics_only != 1 ]]; then
+    inc_config="$work/snapshot-$first_batch.yaml"
+    inc_dsn=$(dsn_at "$rep_port" "bench_sync_$first_batch")
+    declare -a idle_times=() inc_times=() inc_pipe_times=() inc_rss=() inc_cpu=()
 
-for ((r = 1; r <= repeat; r++)); do
-    checkpoint_both
-    run_syncset "idle-$r" "$inc_config"
-    idle_times+=("$elapsed")
-    log "idle pass #$r (nothing changed): $elapsed s"
-done
-verify "idle pass" "$inc_dsn" public.bench_orders "$source_sum" "$work/idle-$repeat.log"
-
-modulus=$((100 / update_percent))
-changed=0
-for ((r = 1; r <= repeat; r++)); do
-    mark=$(pq_value "$src_dsn" "select max(updated_at) from public.bench_orders")
-    # A different slice of rows each round, spread over the whole key range.
-    changed=$(pq_value "$src_dsn" "with u as (
-            update public.bench_orders
-            set updated_at = now(), status = (status + 1) % 5, amount = amount + 1
-            where id % $modulus = $((r % modulus))
-            returning 1)
-        select count(*) from u")
-    source_sum=$(checksum "$src_dsn" public.bench_orders)
-    checkpoint_both
-    if ((r % 2 == 1)); then
-        run_syncset "incremental-$r" "$inc_config"
-        inc_times+=("$elapsed")
-        inc_rss+=("$rss_kb")
-        inc_cpu+=("$cpu")
-        run_pipe_incremental "incremental-pipe-$r" "$mark"
-        inc_pipe_times+=("$elapsed")
-    else
-        run_pipe_incremental "incremental-pipe-$r" "$mark"
-        inc_pipe_times+=("$elapsed")
+    for ((r = 1; r <= repeat; r++)); do
         checkpoint_both
-        run_syncset "incremental-$r" "$inc_config"
-        inc_times+=("$elapsed")
-        inc_rss+=("$rss_kb")
-        inc_cpu+=("$cpu")
-    fi
-    verify "incremental syncset #$r" "$inc_dsn" public.bench_orders "$source_sum" \
-        "$work/incremental-$r.log"
-    verify "incremental COPY + upsert #$r" "$pipe_dsn" public.bench_orders_pipe "$source_sum"
-    log "incremental #$r ($changed rows): syncset ${inc_times[-1]} s, COPY + upsert ${inc_pipe_times[-1]} s"
-done
+        run_syncset "idle-$r" "$inc_config"
+        idle_times+=("$elapsed")
+        log "idle pass #$r (nothing changed): $elapsed s"
+    done
+    verify "idle pass" "$inc_dsn" public.bench_orders "$source_sum" "$work/idle-$repeat.log"
 
-drop_db "$rep_port" "bench_sync_$first_batch"
-drop_db "$rep_port" bench_pipe
+    modulus=$((100 / update_percent))
+    changed=0
+    for ((r = 1; r <= repeat; r++)); do
+        mark=$(pq_value "$src_dsn" "select max(updated_at) from public.bench_orders")
+        # A different slice of rows each round, spread over the whole key range.
+        changed=$(pq_value "$src_dsn" "with u as (
+                update public.bench_orders
+                set updated_at = now(), status = (status + 1) % 5, amount = amount + 1
+                where id % $modulus = $((r % modulus))
+                returning 1)
+            select count(*) from u")
+        source_sum=$(checksum "$src_dsn" public.bench_orders)
+        checkpoint_both
+        if ((r % 2 == 1)); then
+            run_syncset "incremental-$r" "$inc_config"
+            inc_times+=("$elapsed")
+            inc_rss+=("$rss_kb")
+            inc_cpu+=("$cpu")
+            run_pipe_incremental "incremental-pipe-$r" "$mark"
+            inc_pipe_times+=("$elapsed")
+        else
+            run_pipe_incremental "incremental-pipe-$r" "$mark"
+            inc_pipe_times+=("$elapsed")
+            checkpoint_both
+            run_syncset "incremental-$r" "$inc_config"
+            inc_times+=("$elapsed")
+            inc_rss+=("$rss_kb")
+            inc_cpu+=("$cpu")
+        fi
+        verify "incremental syncset #$r" "$inc_dsn" public.bench_orders "$source_sum" \
+            "$work/incremental-$r.log"
+        verify "incremental COPY + upsert #$r" "$pipe_dsn" public.bench_orders_pipe "$source_sum"
+        log "incremental #$r ($changed rows): syncset ${inc_times[-1]} s, COPY + upsert ${inc_pipe_times[-1]} s"
+    done
+
+    drop_db "$rep_port" "bench_sync_$first_batch"
+    drop_db "$rep_port" bench_pipe
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 3. The cost of metrics: the same snapshot by the daemon (`syncset run`) (a) without
+# metrics.listen and (b) with it and a scraper fetching /metrics every second, a then b in odd
+# repetitions and b then a in even ones. `run --once` never starts the HTTP listener, so both
+# sides run the daemon, with the same config but for `metrics`; the time is from its start to
+# its "snapshot done" log line (the log's UTC clock, ms), then it is stopped (SIGTERM).
+
+clk_tck=$(getconf CLK_TCK)
+
+# The log time (UTC, ms) of a daemon log line as seconds since the epoch.
+log_epoch() { date -u -d "$1" '+%s.%3N'; }
+
+# A free TCP port on 127.0.0.1 for metrics.listen, as tests/pg_pair.sh picks its own: nothing
+# accepts there (a port taken between this and the daemon's bind fails the run at its start).
+free_port() {
+    local candidate _
+    for _ in $(seq 200); do
+        candidate=$((20000 + RANDOM % 12000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# first_log_line FILE WORDS...: the first line of a daemon log whose message is WORDS (text
+# format: time, level, message, fields).
+first_log_line() {
+    local file=$1
+    shift
+    [[ -e $file ]] || return 0
+    awk -v m="$*" '{ line = $0; $1 = ""; $2 = ""; sub(/^ +/, "")
+                     if (index($0, m " ") == 1 || $0 == m) { print line; exit } }' "$file"
+}
+
+# scrape_loop PORT OUT STOP T0_US DAEMON_LOG (in the background): once the daemon logs that
+# it listens, GET http://127.0.0.1:PORT/metrics at T0 + 1 s, T0 + 2 s, ... (a slot missed is
+# skipped, not made up), until the file STOP exists; at most RUN_TIMEOUT scrapes. Each attempt
+# appends "SECOND CURL_STATUS" to OUT (0: a 200 with a body).
+scrape_loop() {
+    local url="http://127.0.0.1:$1/metrics" out=$2 stop=$3 t0_us=$4 daemon_log=$5
+    local i slot=0 next now_us delay_us status
+    for ((i = 0; i < 300; i++)); do
+        [[ -e $stop ]] && return 0
+        [[ -n $(first_log_line "$daemon_log" metrics listening) ]] && break
+        sleep 0.1
+    done
+    for ((i = 0; i < run_timeout; i++)); do
+        now_us=${EPOCHREALTIME/./}
+        next=$(((now_us - t0_us) / (scrape_every_s * 1000000) + 1))
+        ((next > slot)) || next=$((slot + 1))
+        slot=$next
+        delay_us=$((t0_us + slot * scrape_every_s * 1000000 - now_us))
+        ((delay_us <= 0)) || sleep "$((delay_us / 1000000)).$(printf '%06d' $((delay_us % 1000000)))"
+        [[ -e $stop ]] && return 0
+        status=0
+        : >"$out.body"
+        curl -sS -f --noproxy '*' --max-time 5 -o "$out.body" "$url" 2>>"$out.err" || status=$?
+        [[ $status != 0 || -s $out.body ]] || status=empty
+        echo "$((slot * scrape_every_s)) $status" >>"$out"
+    done
+}
+
+# scraped_snapshot_rows PORT FILE: the snapshot's rows in the listener's
+# syncset_rows_copied_total{..., phase="snapshot"}, the whole answer kept in FILE.
+scraped_snapshot_rows() {
+    curl -sS -f --noproxy '*' --max-time 5 -o "$2" "http://127.0.0.1:$1/metrics" || return 1
+    awk '/^syncset_rows_copied_total\{/ && /phase="snapshot"/ && /table="public.bench_orders"/ {
+             print $NF; exit }' "$2"
+}
+
+declare -a plain_times=() scraped_times=() plain_cpu=() scraped_cpu=() plain_rss=() scraped_rss=()
+declare -a pair_ratios=() scraped_counter=()
+scrapes_ok=0
+scrapes_failed=0
+scrapes_expected=0
+counter_mismatch=0
+burst_ticks=0
+burst_done=0
+
+# cpu_ticks PID: user + system CPU of a process, all its threads, in clock ticks.
+cpu_ticks() {
+    local -a f
+    read -ra f <"/proc/$1/stat"
+    echo $((f[13] + f[14]))
+}
+
+# metrics_snapshot R SIDE: one snapshot by the daemon into a fresh replica database; SIDE plain
+# (no metrics key) or scraped (metrics.listen on a free port, the scraper running). Sets
+# elapsed, cpu (the daemon's user + system CPU) and rss_kb (its peak RSS), both read from /proc
+# when the snapshot is done.
+metrics_snapshot() {
+    local r=$1 side=$2 label="metrics-$2-$1" db=bench_metrics port="" t0 done_line copied_line
+    local config="$work/metrics-$2-$1.yaml" dlog="$work/metrics-$2-$1.log"
+    local scrapes="$work/metrics-$2-$1.scrapes" stop="$work/metrics-$2-$1.stop" deadline
+    local counter expected=${source_sum%% *} ok_n failed_n
+    write_config "$config" bench "$db" "$first_batch"
+    # No drift scan after the catch-up on either side: nothing but the copy and the listener.
+    printf 'drift:\n  interval: 0\n' >>"$config"
+    if [[ $side == scraped ]]; then
+        port=$(free_port) || die "found no free TCP port on 127.0.0.1 for metrics.listen"
+        printf 'metrics:\n  listen: "127.0.0.1:%s"\n' "$port" >>"$config"
+    fi
+    recreate_db "$rep_port" "$db" >/dev/null
+    checkpoint_both
+    : >"$dlog"
+    t0=$EPOCHREALTIME
+    "$syncset" run "$config" >"$dlog" 2>&1 &
+    daemon_pid=$!
+    if [[ $side == scraped ]]; then
+        scrape_loop "$port" "$scrapes" "$stop" "${t0/./}" "$dlog" &
+        scraper_pid=$!
+    fi
+    deadline=$((SECONDS + run_timeout))
+    while done_line=$(first_log_line "$dlog" "snapshot done") && [[ -z $done_line ]]; do
+        if ! kill -0 "$daemon_pid" 2>/dev/null; then
+            wait "$daemon_pid" || true
+            daemon_pid=""
+            tail -n 40 "$dlog" >&2
+            die "$label: the daemon exited before its snapshot was done"
+        fi
+        ((SECONDS < deadline)) || die "$label: no \"snapshot done\" within $run_timeout s (log: $dlog)"
+        sleep 0.2
+    done
+    cpu=$(awk -v t="$(cpu_ticks "$daemon_pid")" -v hz="$clk_tck" 'BEGIN { printf "%.2f", t / hz }')
+    rss_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$daemon_pid/status")
+    elapsed=$(seconds_between "$t0" "$(log_epoch "${done_line%% *}")")
+    if [[ $side == scraped ]]; then
+        : >"$stop"
+        wait "$scraper_pid" || die "$label: the scraper failed"
+        scraper_pid=""
+        ok_n=$(awk '$2 == "0"' "$scrapes" 2>/dev/null | wc -l)
+        failed_n=$(awk '$2 != "0"' "$scrapes" 2>/dev/null | wc -l)
+        scrapes_ok=$((scrapes_ok + ok_n))
+        scrapes_failed=$((scrapes_failed + failed_n))
+        # The scraper starts at 1 s; allow one slot for the daemon's start.
+        scrapes_expected=$((scrapes_expected + $(awk -v e="$elapsed" -v i="$scrape_every_s" \
+            'BEGIN { n = int(e / i) - 1; print (n > 0 ? n : 0) }')))
+        ((failed_n == 0)) || log "$label: $failed_n scrape(s) failed (curl status per second in $scrapes; errors in $scrapes.err)"
+        # The end-of-cycle "copied" line comes after the step that finished the snapshot was
+        # counted: the counter then holds every row of it.
+        deadline=$((SECONDS + 60))
+        while copied_line=$(first_log_line "$dlog" copied) && [[ -z $copied_line ]]; do
+            ((SECONDS < deadline)) || die "$label: no \"copied\" line within 60 s of the snapshot's end"
+            sleep 0.1
+        done
+        counter=$(scraped_snapshot_rows "$port" "$scrapes.final") || counter="(scrape failed)"
+        scraped_counter+=("$counter")
+        if [[ $counter != "$expected" ]]; then
+            counter_mismatch=1
+            log "$label: scraped syncset_rows_copied_total{phase=\"snapshot\"} is '$counter', rows copied $expected"
+        fi
+        # What one scrape costs the daemon, away from the snapshot's noise: its CPU across
+        # back-to-back scrapes while it idles between polls.
+        local before after n
+        before=$(cpu_ticks "$daemon_pid")
+        for ((n = 0; n < burst_scrapes; n++)); do
+            curl -sS -f --noproxy '*' --max-time 5 -o /dev/null "http://127.0.0.1:$port/metrics" ||
+                die "$label: a back-to-back scrape failed"
+        done
+        after=$(cpu_ticks "$daemon_pid")
+        burst_ticks=$((burst_ticks + after - before))
+        burst_done=$((burst_done + burst_scrapes))
+    fi
+    stop_pid "$daemon_pid" TERM
+    daemon_pid=""
+    verify "$label" "$(dsn_at "$rep_port" "$db")" public.bench_orders "$source_sum" "$dlog"
+    if [[ $side == scraped ]]; then
+        scraped_times+=("$elapsed")
+        scraped_cpu+=("$cpu")
+        scraped_rss+=("$rss_kb")
+        log "snapshot #$r daemon, /metrics scraped every ${scrape_every_s} s: $elapsed s, CPU $cpu s," \
+            "$ok_n scrapes ok, $failed_n failed, counter $counter"
+    else
+        plain_times+=("$elapsed")
+        plain_cpu+=("$cpu")
+        plain_rss+=("$rss_kb")
+        log "snapshot #$r daemon, no metrics listener: $elapsed s, CPU $cpu s"
+    fi
+}
+
+if [[ $skip_metrics != 1 ]]; then
+    for ((r = 1; r <= repeat; r++)); do
+        if ((r % 2 == 1)); then
+            metrics_snapshot "$r" plain
+            metrics_snapshot "$r" scraped
+        else
+            metrics_snapshot "$r" scraped
+            metrics_snapshot "$r" plain
+        fi
+        pair_ratios+=("$(awk -v b="${scraped_times[-1]}" -v a="${plain_times[-1]}" 'BEGIN { printf "%.3f", b / a }')")
+    done
+    drop_db "$rep_port" bench_metrics
+fi
 drop_db "$src_port" bench
 
 # ---------------------------------------------------------------------------------------------
-# 3. Peak RSS of a snapshot as the table grows.
+# 4. Peak RSS of a snapshot as the table grows.
 
 declare -a rss_results=()
-if [[ $skip_rss != 1 ]]; then
+if [[ $skip_rss != 1 && $metrics_only != 1 ]]; then
     for n in "${rss_rows[@]}"; do
         log "peak RSS run: generating $n rows"
         recreate_db "$src_port" bench_rss
@@ -388,41 +615,93 @@ mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 max_of() { printf '%s\n' "$@" | sort -g | tail -n 1; }
 
 missed=0
+inconclusive=0
 {
     echo
     echo "syncset copy benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $syncset_version, $built_from"
     echo "  $rows rows, $bytes_per_row bytes a row in text COPY, source table $table_size;" \
         "median of $repeat run(s); each figure next to its baseline from this same run"
     echo
-    pipe_median=$(median "${pipe_times[@]}")
-    for batch in "${batch_variants[@]}"; do
-        read -ra samples <<<"${sync_times[$batch]}"
-        read -ra rss_samples <<<"${sync_rss[$batch]}"
-        read -ra cpu_samples <<<"${sync_cpu[$batch]}"
-        s=$(median "${samples[@]}")
-        q=$(ratio "$s" "$pipe_median")
-        v=$(verdict "$q" "$target_snapshot")
+    if [[ $metrics_only != 1 ]]; then
+        pipe_median=$(median "${pipe_times[@]}")
+        for batch in "${batch_variants[@]}"; do
+            read -ra samples <<<"${sync_times[$batch]}"
+            read -ra rss_samples <<<"${sync_rss[$batch]}"
+            read -ra cpu_samples <<<"${sync_cpu[$batch]}"
+            s=$(median "${samples[@]}")
+            q=$(ratio "$s" "$pipe_median")
+            v=$(verdict "$q" "$target_snapshot")
+            [[ $v == ok ]] || missed=1
+            printf 'snapshot %s rows (batch_rows %s): syncset %.2f s | psql pipe %.2f s | ratio %s (target <= %s) %s\n' \
+                "$rows" "$batch" "$s" "$pipe_median" "$q" "$target_snapshot" "$v"
+            printf '    samples: syncset %s| pipe %s s; best of each: ratio %s; syncset CPU %.2f s (median), peak RSS %s MB\n' \
+                "${sync_times[$batch]}" "${pipe_times[*]}" \
+                "$(ratio "$(min_of "${samples[@]}")" "$(min_of "${pipe_times[@]}")")" \
+                "$(median "${cpu_samples[@]}")" "$(mb "$(max_of "${rss_samples[@]}")")"
+        done
+        s=$(median "${inc_times[@]}")
+        p=$(median "${inc_pipe_times[@]}")
+        q=$(ratio "$s" "$p")
+        v=$(verdict "$q" "$target_incremental")
         [[ $v == ok ]] || missed=1
-        printf 'snapshot %s rows (batch_rows %s): syncset %.2f s | psql pipe %.2f s | ratio %s (target <= %s) %s\n' \
-            "$rows" "$batch" "$s" "$pipe_median" "$q" "$target_snapshot" "$v"
-        printf '    samples: syncset %s| pipe %s s; best of each: ratio %s; syncset CPU %.2f s (median), peak RSS %s MB\n' \
-            "${sync_times[$batch]}" "${pipe_times[*]}" \
-            "$(ratio "$(min_of "${samples[@]}")" "$(min_of "${pipe_times[@]}")")" \
-            "$(median "${cpu_samples[@]}")" "$(mb "$(max_of "${rss_samples[@]}")")"
-    done
-    s=$(median "${inc_times[@]}")
-    p=$(median "${inc_pipe_times[@]}")
-    q=$(ratio "$s" "$p")
-    v=$(verdict "$q" "$target_incremental")
-    [[ $v == ok ]] || missed=1
-    printf 'incremental %s%% (%s rows updated, batch_rows %s): syncset %.2f s | COPY + upsert %.2f s | ratio %s (target <= %s) %s\n' \
-        "$update_percent" "$changed" "$first_batch" "$s" "$p" "$q" "$target_incremental" "$v"
-    printf '    samples: syncset %s | COPY + upsert %s s; best of each: ratio %s; syncset CPU %.2f s (median), peak RSS %s MB\n' \
-        "${inc_times[*]}" "${inc_pipe_times[*]}" \
-        "$(ratio "$(min_of "${inc_times[@]}")" "$(min_of "${inc_pipe_times[@]}")")" \
-        "$(median "${inc_cpu[@]}")" "$(mb "$(max_of "${inc_rss[@]}")")"
-    printf 'idle pass (nothing changed): syncset %.2f s (no baseline: the fixed cost of one run --once)\n' \
-        "$(median "${idle_times[@]}")"
+        printf 'incremental %s%% (%s rows updated, batch_rows %s): syncset %.2f s | COPY + upsert %.2f s | ratio %s (target <= %s) %s\n' \
+            "$update_percent" "$changed" "$first_batch" "$s" "$p" "$q" "$target_incremental" "$v"
+        printf '    samples: syncset %s | COPY + upsert %s s; best of each: ratio %s; syncset CPU %.2f s (median), peak RSS %s MB\n' \
+            "${inc_times[*]}" "${inc_pipe_times[*]}" \
+            "$(ratio "$(min_of "${inc_times[@]}")" "$(min_of "${inc_pipe_times[@]}")")" \
+            "$(median "${inc_cpu[@]}")" "$(mb "$(max_of "${inc_rss[@]}")")"
+        printf 'idle pass (nothing changed): syncset %.2f s (no baseline: the fixed cost of one run --once)\n' \
+            "$(median "${idle_times[@]}")"
+    fi
+    if [[ $skip_metrics != 1 ]]; then
+        a=$(median "${plain_times[@]}")
+        b=$(median "${scraped_times[@]}")
+        q=$(awk -v b="$b" -v a="$a" 'BEGIN { printf "%.3f", b / a }')
+        v=$(verdict "$q" "$target_metrics")
+        scrape_v=ok
+        if ((scrapes_failed > 0 || scrapes_ok == 0 || scrapes_ok < scrapes_expected)); then
+            scrape_v=MISSED
+        fi
+        counter_v=ok
+        ((counter_mismatch == 0)) || counter_v=MISMATCH
+        [[ $v == ok && $scrape_v == ok && $counter_v == ok ]] || missed=1
+        spread() { # spread MEDIAN SAMPLES...: "min..max s (P% of the median)"
+            local m=$1
+            shift
+            awk -v lo="$(min_of "$@")" -v hi="$(max_of "$@")" -v m="$m" \
+                'BEGIN { printf "%.2f..%.2f s (%.0f%% of the median)", lo, hi, 100 * (hi - lo) / m }'
+        }
+        spread_pct() { # spread_pct MEDIAN SAMPLES...: max - min in % of MEDIAN, whole
+            local m=$1
+            shift
+            awk -v lo="$(min_of "$@")" -v hi="$(max_of "$@")" -v m="$m" 'BEGIN { printf "%.0f", 100 * (hi - lo) / m }'
+        }
+        noise=$(max_of "$(spread_pct "$a" "${plain_times[@]}")" "$(spread_pct "$b" "${scraped_times[@]}")")
+        if ((noise > metrics_max_spread_pct)); then
+            inconclusive=1
+            v+=", but INCONCLUSIVE: samples spread over $noise% of their median (above $metrics_max_spread_pct%)"
+        elif ((repeat < metrics_min_pairs)); then
+            inconclusive=1
+            v+=", but INCONCLUSIVE: $repeat pair(s), fewer than $metrics_min_pairs (REPEAT)"
+        fi
+        printf 'snapshot with metrics (%s rows, batch_rows %s; daemon start to "snapshot done"): scraped every %s s %.2f s | no listener %.2f s | ratio %s (target <= %s) %s\n' \
+            "$rows" "$first_batch" "$scrape_every_s" "$b" "$a" "$q" "$target_metrics" "$v"
+        printf '    samples (a then b in odd pairs, b then a in even): no listener %s | scraped %s s; ratio per pair %s\n' \
+            "${plain_times[*]}" "${scraped_times[*]}" "${pair_ratios[*]}"
+        printf '    spread: no listener %s, scraped %s; ratio per pair %s..%s (median %s); daemon CPU %.2f | %.2f s, peak RSS %s | %s MB (medians)\n' \
+            "$(spread "$a" "${plain_times[@]}")" "$(spread "$b" "${scraped_times[@]}")" \
+            "$(min_of "${pair_ratios[@]}")" "$(max_of "${pair_ratios[@]}")" "$(median "${pair_ratios[@]}")" \
+            "$(median "${plain_cpu[@]}")" "$(median "${scraped_cpu[@]}")" \
+            "$(mb "$(median "${plain_rss[@]}")")" "$(mb "$(median "${scraped_rss[@]}")")"
+        printf '    daemon CPU per scrape: %s ms (%s back-to-back scrapes after the snapshots), %s%% of one core at one scrape a second\n' \
+            "$(awk -v t="$burst_ticks" -v n="$burst_done" -v hz="$clk_tck" 'BEGIN { printf "%.2f", 1000 * t / hz / n }')" \
+            "$burst_done" \
+            "$(awk -v t="$burst_ticks" -v n="$burst_done" -v hz="$clk_tck" -v i="$scrape_every_s" 'BEGIN { printf "%.2f", 100 * t / hz / n / i }')"
+        printf '    scrapes of /metrics: %s succeeded, %s failed (at least %s expected: one a second from 1 s on) %s\n' \
+            "$scrapes_ok" "$scrapes_failed" "$scrapes_expected" "$scrape_v"
+        printf '    syncset_rows_copied_total{phase="snapshot"} scraped after each snapshot: %s; rows copied %s %s\n' \
+            "$(printf '%s\n' "${scraped_counter[@]}" | sort -u | paste -sd ' ')" "${source_sum%% *}" "$counter_v"
+    fi
     if ((${#rss_results[@]} > 0)); then
         line="peak RSS of a snapshot (batch_rows $first_batch):"
         sep=" "
@@ -444,11 +723,13 @@ missed=0
         [[ $v == ok ]] || missed=1
         echo "    growth ${rss_rows[-1]} / ${rss_rows[0]} rows: ratio $growth (target flat: <= $target_rss_growth) $v"
     else
-        echo "peak RSS runs skipped (SKIP_RSS=1)"
+        echo "peak RSS runs skipped ($([[ $metrics_only == 1 ]] && echo METRICS_ONLY=1 || echo SKIP_RSS=1))"
     fi
     echo
     if ((missed)); then
         echo "MISSED: at least one target above was missed"
+    elif ((inconclusive)); then
+        echo "INCONCLUSIVE: no target missed, but the metrics comparison cannot judge its 2% margin (see its line): run it again on a quiet machine with REPEAT=$metrics_min_pairs or more"
     else
         echo "all targets met"
     fi
