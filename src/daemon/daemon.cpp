@@ -52,6 +52,7 @@ struct Job {
     std::size_t replica = 0;
     std::unique_ptr<copy::TableSync> sync;
     std::shared_ptr<metrics::TableMetrics> metrics;  // the same object across re-plans
+    std::shared_ptr<metrics::EndpointMetrics> replica_endpoint;
     Clock::time_point next_drift_check = Clock::now();
 };
 
@@ -242,10 +243,12 @@ class Daemon {
         m_notifier.status(status_text());
     }
 
-    // The loop is turning: systemd's watchdog and /healthz.
+    // The loop is turning: /healthz, and systemd's watchdog once READY=1 was sent.
     void alive() {
         const auto now = Clock::now();
-        m_notifier.watchdog(now);
+        if (m_ready) {
+            m_notifier.watchdog(now);
+        }
         m_registry.beat(now);
     }
 
@@ -346,13 +349,7 @@ class Daemon {
         for (std::size_t r = 0; r < m_config.replicas.size(); ++r) {
             const auto& replica = m_config.replicas[r];
             const auto endpoint = m_registry.replica(replica.name);
-            // Each replica may wait for a connection and for locks (10 s each): /healthz must
-            // not call that a hung loop. systemd hears WATCHDOG=1 only once READY=1 was sent.
-            if (m_ready) {
-                alive();
-            } else {
-                m_registry.beat(Clock::now());
-            }
+            alive();  // each replica may wait for a connection and for locks (10 s each)
             try {
                 ReplicaOutcome outcome = apply_schema_step(m_config, replica, source.catalog);
                 endpoint->up = Up::up;
@@ -402,6 +399,7 @@ class Daemon {
                     job.sync = std::make_unique<copy::TableSync>(
                         replica.name, m_config.state_schema, std::move(table));
                     job.metrics = std::move(table_metrics);
+                    job.replica_endpoint = endpoint;
                     jobs.push_back(std::move(job));
                 }
                 m_registry.retain_tables(replica.name, targets);
@@ -505,16 +503,13 @@ class Daemon {
             sync.begin_cycle(*target);
             metrics::publish_progress(*job.metrics, sync.progress(),
                                       sync.spec().cursor_is_instant(), now_ms(), true);
-            const auto source_endpoint = m_registry.source();
-            const auto replica_endpoint = this->replica_endpoint(job.replica);
+            // Both ends work (again): any failure ends the cycle, so this is the one place
+            // they come back up, not the end of a cycle that may run for hours.
+            m_registry.source()->up = metrics::EndpointMetrics::Up::up;
+            job.replica_endpoint->up = metrics::EndpointMetrics::Up::up;
             while (!m_signals.stop) {
                 copy::StepResult result = sync.step(*connections.source, *target, &m_signals.stop);
                 record_step(*job.metrics, result, sync);
-                if (result.committed) {
-                    // Both ends work again (a cycle can run for hours: do not wait for its end).
-                    source_endpoint->up = metrics::EndpointMetrics::Up::up;
-                    replica_endpoint->up = metrics::EndpointMetrics::Up::up;
-                }
                 rows += result.rows;
                 bytes += result.bytes;
                 if (result.caught_up) {
@@ -535,8 +530,6 @@ class Daemon {
                                      {"bytes", bytes},
                                      {"ms", static_cast<std::int64_t>(ms)}});
             }
-            source_endpoint->up = metrics::EndpointMetrics::Up::up;
-            replica_endpoint->up = metrics::EndpointMetrics::Up::up;
             std::lock_guard lock(m_mutex);
             m_schedule.succeeded(index, Clock::now(), poll);
         } catch (const Error& e) {
@@ -562,8 +555,8 @@ class Daemon {
         (e.retryable() ? job.metrics->errors_retryable : job.metrics->errors_fatal)
             .fetch_add(1, std::memory_order_relaxed);
         if (e.retryable()) {
-            record_endpoints(*m_registry.source(), *replica_endpoint(job.replica),
-                             connections.source, connections.replicas[job.replica]);
+            record_endpoints(*m_registry.source(), *job.replica_endpoint, connections.source,
+                             connections.replicas[job.replica]);
         }
         milliseconds delay;
         std::string message;
@@ -583,10 +576,6 @@ class Daemon {
                    {"target", sync.target_name()},
                    {"error", message},
                    {"retry_in_ms", static_cast<std::int64_t>(delay.count())}});
-    }
-
-    std::shared_ptr<metrics::EndpointMetrics> replica_endpoint(std::size_t replica) {
-        return m_registry.replica(m_config.replicas[replica].name);
     }
 
     // The drift thread: scans, one at a time and paced, each table whose loop has caught up
