@@ -31,6 +31,14 @@ bool try_lock_table(db::Connection& conn, std::string_view schema, std::string_v
     return r.value(0, 0) == "true";
 }
 
+bool try_lock_table_batch(db::Connection& conn, std::string_view schema,
+                          std::string_view target_schema, std::string_view target_name) {
+    db::Result r = conn.exec_params(
+        sql::k_try_lock_table_batch_sql,
+        {std::string(schema), std::string(target_schema), std::string(target_name)});
+    return r.value(0, 0) == "true";
+}
+
 void unlock_table(db::Connection& conn, std::string_view schema, std::string_view target_schema,
                   std::string_view target_name) {
     conn.exec_params(sql::k_unlock_table_sql,

@@ -151,17 +151,21 @@ bool read_committed_since(db::Connection& conn, std::string_view schema,
 }
 
 Checkpoint write_progress(db::Connection& conn, std::string_view schema, const Progress& progress,
-                          std::int64_t rows_added) {
+                          std::int64_t rows_added, const Claim& claim) {
     try {
         db::Result result = conn.exec_params(
             expand_schema(sql::k_update_progress_sql, schema),
             {progress.target_schema, progress.target_name, std::string(to_string(progress.phase)),
              std::string(to_string(progress.pending)), array_or_null(progress.snapshot_position),
-             array_or_null(progress.cursor), progress.cursor_kind, std::to_string(rows_added)});
+             array_or_null(progress.cursor), progress.cursor_kind, std::to_string(rows_added),
+             claim.claimant, std::to_string(claim.lease.count()) + " milliseconds"});
         if (result.rows() == 0) {
             return Checkpoint::refused;
         }
-        return result.value(0, 0) == "true" ? Checkpoint::resync_started : Checkpoint::written;
+        if (result.value(0, 0) != "true") {
+            return result.value(0, 2) == "true" ? Checkpoint::refused : Checkpoint::claim_lost;
+        }
+        return result.value(0, 1) == "true" ? Checkpoint::resync_started : Checkpoint::written;
     } catch (const Error& e) {
         throw e.with_context("metadata schema " + std::string(schema));
     }

@@ -21,7 +21,7 @@ namespace {
 // version N. Add a migration by adding src/state/sql/migration_000N.sql and its entry here.
 constexpr std::array k_migrations{
     sql::k_migration_0001_sql, sql::k_migration_0002_sql, sql::k_migration_0003_sql,
-    sql::k_migration_0004_sql, sql::k_migration_0005_sql,
+    sql::k_migration_0004_sql, sql::k_migration_0005_sql, sql::k_migration_0006_sql,
 };
 
 using Params = std::vector<std::optional<std::string>>;

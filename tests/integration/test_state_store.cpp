@@ -15,6 +15,7 @@
 #include "syncset/db/connection.hpp"
 #include "syncset/db/quote.hpp"
 #include "syncset/error.hpp"
+#include "syncset/state/claims.hpp"
 #include "syncset/state/progress.hpp"
 #include "syncset/state/store.hpp"
 
@@ -121,11 +122,11 @@ TEST_F(StateStore, EnsureSchemaAppliesEveryMigrationOnceAndRerunAddsNothing) {
     ensure_schema(replica(), k_default_schema);
 
     EXPECT_TRUE(schema_exists(replica(), k_default_schema));
-    EXPECT_EQ(known_schema_version(), 5);
-    EXPECT_EQ(read_schema_version(replica(), k_default_schema), 5);
+    EXPECT_EQ(known_schema_version(), 6);
+    EXPECT_EQ(read_schema_version(replica(), k_default_schema), 6);
     EXPECT_EQ(query_replica_rows("SELECT version, applied_at IS NOT NULL FROM _syncset.version "
                                  "ORDER BY version"),
-              (Rows{{"1", "t"}, {"2", "t"}, {"3", "t"}, {"4", "t"}, {"5", "t"}}));
+              (Rows{{"1", "t"}, {"2", "t"}, {"3", "t"}, {"4", "t"}, {"5", "t"}, {"6", "t"}}));
     EXPECT_EQ(query_replica_rows("SELECT relname FROM pg_class WHERE relkind = 'r' AND "
                                  "relnamespace = '_syncset'::regnamespace ORDER BY relname"),
               (Rows{{"columns"}, {"tables"}, {"version"}}));
@@ -208,15 +209,16 @@ TEST_F(StateStore, AVersionOneSchemaIsMigratedToTheCurrentVersionKeepingItsRows)
         "DROP COLUMN drift_missing, DROP COLUMN drift_extra, DROP COLUMN drift_different, "
         "DROP COLUMN drift_repaired, DROP COLUMN drift_ms, DROP COLUMN drift_in_sync_at, "
         "DROP COLUMN snapshot_rows_done, DROP COLUMN snapshot_rows_estimated, "
-        "DROP COLUMN snapshot_started_at, DROP COLUMN resync_requested_at; "
-        "DELETE FROM _syncset.version WHERE version IN (2, 3, 4, 5)");
+        "DROP COLUMN snapshot_started_at, DROP COLUMN resync_requested_at, "
+        "DROP COLUMN claimed_by, DROP COLUMN claimed_until; "
+        "DELETE FROM _syncset.version WHERE version IN (2, 3, 4, 5, 6)");
     ensure_schema(replica(), k_default_schema);
     EXPECT_EQ(read_schema_version(replica(), k_default_schema), known_schema_version());
     EXPECT_EQ(read_tables(replica(), k_default_schema).size(), 1U);
     EXPECT_EQ(query_value(Server::replica,
                           "SELECT count(*) FROM _syncset.tables WHERE "
                           "drift_checked_at IS NULL AND snapshot_rows_done = 0 "
-                          "AND resync_requested_at IS NULL"),
+                          "AND resync_requested_at IS NULL AND claimed_by IS NULL"),
               "1");
 }
 
@@ -459,6 +461,11 @@ TEST_F(StateStore, ADriftScanIsNotDueWhileAReCopyIsUnderWayAndAResyncMakesItDueA
     EXPECT_FALSE(request_resync(replica(), k_default_schema, "public", "orders"));
 }
 
+// A copy loop's claim on its table (claims.hpp), as a daemon's, with a lease of a minute.
+Claim loop_claim(const std::string& claimant = "test loop") {
+    return Claim{claimant, std::chrono::minutes(1)};
+}
+
 // The copy loop's checkpoint after a batch. A batch of an incremental poll at cursor "7".
 Progress incremental_batch() {
     Progress p;
@@ -487,10 +494,11 @@ TEST_F(StateStore, ACheckpointTurnsAResyncRequestIntoAReCopyFromTheFirstKeyAfter
         EXPECT_TRUE(p.has_value());
         return p.value_or(Progress{});
     };
+    ASSERT_TRUE(claim_table(replica(), k_default_schema, "public", "orders", loop_claim()));
     const auto checkpoint = [&](std::int64_t rows, bool commit) {
         replica().begin();
         const Checkpoint done =
-            write_progress(replica(), k_default_schema, incremental_batch(), rows);
+            write_progress(replica(), k_default_schema, incremental_batch(), rows, loop_claim());
         commit ? replica().commit() : replica().rollback();
         return done;
     };
@@ -533,6 +541,7 @@ TEST_F(StateStore, ARequestCommittedWhileACheckpointWaitsForTheRowIsReportedAsTa
     write_committed(k_default_schema, plain_table("orders"));
     auto requester = db::Connection::open(replica_dsn(), "requester");
     auto loop = db::Connection::open(replica_dsn(), "loop");
+    ASSERT_TRUE(claim_table(*loop, k_default_schema, "public", "orders", loop_claim()));
     requester->begin();
     ASSERT_TRUE(request_resync(*requester, k_default_schema, "public", "orders"));
 
@@ -541,7 +550,7 @@ TEST_F(StateStore, ARequestCommittedWhileACheckpointWaitsForTheRowIsReportedAsTa
     std::thread checkpoint([&] {
         try {
             loop->begin();
-            done = write_progress(*loop, k_default_schema, incremental_batch(), 1);
+            done = write_progress(*loop, k_default_schema, incremental_batch(), 1, loop_claim());
             loop->commit();
         } catch (...) {
             failure = std::current_exception();
@@ -576,6 +585,71 @@ TEST_F(StateStore, WriteStopJoinsTheCallersTransaction) {
     EXPECT_TRUE(write_stop(replica(), k_default_schema, "public", "orders", "stop"));
     replica().rollback();
     EXPECT_EQ(read_tables(replica(), k_default_schema).at(0).phase, Phase::incremental);
+}
+
+// Several daemons share a replica: each table is worked by the holder of its claim. Another
+// process gets it only once the claim lapsed, and from then on the old holder's checkpoints are
+// refused in their own transaction, so a batch it finishes late is rolled back, never committed.
+TEST_F(StateStore, OnlyTheClaimHolderCheckpointsAndALapsedClaimIsTakenOver) {
+    ensure_schema(replica(), k_default_schema);
+    write_committed(k_default_schema, plain_table("orders"));
+    auto a = db::Connection::open(replica_dsn(), "daemon a");
+    auto b = db::Connection::open(replica_dsn(), "daemon b");
+    const Claim claim_a = loop_claim("a");
+    const Claim claim_b = loop_claim("b");
+    const auto checkpoint = [&](db::Connection& conn, const Claim& claim) {
+        conn.begin();
+        const Checkpoint done =
+            write_progress(conn, k_default_schema, incremental_batch(), 1, claim);
+        conn.commit();
+        return done;
+    };
+
+    EXPECT_EQ(claim_table(*a, k_default_schema, "public", "orders", claim_a), std::string())
+        << "nobody held it";
+    EXPECT_EQ(claim_table(*b, k_default_schema, "public", "orders", claim_b), std::nullopt)
+        << "a holds it";
+    EXPECT_EQ(claim_table(*a, k_default_schema, "public", "orders", claim_a), std::string("a"))
+        << "a renews its own claim";
+    EXPECT_EQ(checkpoint(*b, claim_b), Checkpoint::claim_lost);
+    EXPECT_EQ(checkpoint(*a, claim_a), Checkpoint::written);
+
+    // a's batch is under way when its claim lapses (a stopped process) and b takes over.
+    a->begin();
+    exec_replica("UPDATE _syncset.tables SET claimed_until = clock_timestamp() - interval '1s'");
+    EXPECT_EQ(claim_table(*b, k_default_schema, "public", "orders", claim_b), std::string("a"));
+    EXPECT_EQ(write_progress(*a, k_default_schema, incremental_batch(), 100, claim_a),
+              Checkpoint::claim_lost);
+    a->rollback();
+    EXPECT_EQ(claim_table(*a, k_default_schema, "public", "orders", claim_a), std::nullopt);
+    EXPECT_EQ(checkpoint(*b, claim_b), Checkpoint::written);
+    auto p = read_table_progress(replica(), k_default_schema, "public", "orders");
+    ASSERT_TRUE(p.has_value());
+    EXPECT_EQ(p->rows_copied, 2) << "a's late batch counted nothing";
+
+    // A row being checkpointed is skipped by a claim attempt and by the heartbeat, never waited
+    // for.
+    exec_replica("UPDATE _syncset.tables SET claimed_until = clock_timestamp() - interval '1s'");
+    b->begin();
+    EXPECT_EQ(write_progress(*b, k_default_schema, incremental_batch(), 0, claim_b),
+              Checkpoint::written);
+    EXPECT_EQ(claim_table(*a, k_default_schema, "public", "orders", claim_a), std::nullopt)
+        << "b's checkpoint holds the row";
+    EXPECT_EQ(renew_claims(*a, k_default_schema, claim_b), 0);
+    b->commit();
+    EXPECT_EQ(claim_table(*a, k_default_schema, "public", "orders", claim_a), std::nullopt)
+        << "b's checkpoint renewed its claim";
+    // The heartbeat keeps a claim alive between checkpoints.
+    exec_replica("UPDATE _syncset.tables SET claimed_until = clock_timestamp() + interval '1s'");
+    EXPECT_EQ(renew_claims(*a, k_default_schema, claim_b), 1);
+    EXPECT_EQ(query_value(Server::replica,
+                          "SELECT claimed_until > clock_timestamp() + "
+                          "interval '50 seconds' FROM _syncset.tables"),
+              "t");
+
+    // A clean stop gives the claims up: the other process takes the table at once.
+    release_claims(*b, k_default_schema, "b");
+    EXPECT_EQ(claim_table(*a, k_default_schema, "public", "orders", claim_a), std::string());
 }
 
 }  // namespace

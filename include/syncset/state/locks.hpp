@@ -6,10 +6,12 @@
 // 1398361667 is 'SYNC' in ASCII; <purpose> is one of
 //   schema   creating or migrating the metadata schema (transaction lock; ensure_schema)
 //   migrate  a daemon's schema step on the replica (session lock; MigrationLock)
-//   table    one target table's copy loop (session lock; try_lock_table)
+//   table    one target table's writers: a drift repair (session lock; lock_table) and each
+//            copy batch (transaction lock; try_lock_table_batch)
 // and <identity> is the quoted metadata schema name, then for `table` the quoted qualified
 // target table. Two identities hashing alike only make two jobs take turns, never share a
-// table. Session locks go with the connection, so a daemon killed mid-job frees its tables.
+// table. Locks go with the connection, so a daemon killed mid-job frees its tables. Which
+// process copies a table is not decided by a lock but by its claim (claims.hpp).
 // The SQL is src/state/sql/*lock*.sql.
 #pragma once
 
@@ -41,14 +43,20 @@ class MigrationLock {
     std::string m_schema;
 };
 
-// Claims a target table's copy loop for this session without waiting: false when another
-// session (another daemon) holds it.
+// Takes a target table's session lock without waiting: false when another session holds it,
+// or a copy batch is writing the table (try_lock_table_batch).
 bool try_lock_table(db::Connection& conn, std::string_view schema, std::string_view target_schema,
                     std::string_view target_name);
 void unlock_table(db::Connection& conn, std::string_view schema, std::string_view target_schema,
                   std::string_view target_name);
+// For a copy batch, just after its transaction began: holds the table's lock until the
+// transaction ends, without waiting. False while a drift repair holds it (the batch then
+// writes nothing and waits for its next poll).
+bool try_lock_table_batch(db::Connection& conn, std::string_view schema,
+                          std::string_view target_schema, std::string_view target_name);
 // try_lock_table until it succeeds, `timeout` passes or `*stop` is set; true when held. For a
-// writer beside the copy loop (the drift repair): the loop is kept off the table meanwhile.
+// writer beside the copy loop (the drift repair): the loop's batches are kept off the table
+// meanwhile.
 bool lock_table(db::Connection& conn, std::string_view schema, std::string_view target_schema,
                 std::string_view target_name, std::chrono::milliseconds timeout,
                 const std::atomic<bool>* stop);

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "syncset/state/claims.hpp"
 #include "syncset/state/model.hpp"
 
 namespace syncset::db {
@@ -95,15 +96,17 @@ bool read_committed_since(db::Connection& conn, std::string_view schema,
 // What a batch's checkpoint did.
 enum class Checkpoint {
     refused,         // the table has no state row or was stopped meanwhile: roll the batch back
+    claim_lost,      // another process took the table over (claims.hpp): roll the batch back
     written,         // the table is where the checkpoint says
     resync_started,  // written, and a resync request turned into the resync: the table is now
                      // at the first key of a re-copy, not where the checkpoint said
 };
 
-// Writes a batch's checkpoint inside the caller's transaction (update_progress.sql). A resync
+// Writes a batch's checkpoint inside the caller's transaction (update_progress.sql), when
+// `claim.claimant` holds the table's claim (read under the row's lock), renewing it. A resync
 // request recorded meanwhile is taken up in the same statement, after the batch.
 Checkpoint write_progress(db::Connection& conn, std::string_view schema, const Progress& progress,
-                          std::int64_t rows_added);
+                          std::int64_t rows_added, const Claim& claim);
 
 // Records a request to resync the table (request_resync.sql), at once: it takes no lock and
 // waits for no copy loop. False when it has no state row or is stopped.
