@@ -226,13 +226,14 @@ int cmd_resync(const Options& options) {
     auto conn = db::Connection::open(replica.dsn, "resync:" + replica.name);
     // The request has its own column (metadata schema version 5): a schema an older syncset
     // still runs on has nowhere to record it, and that syncset would not read it.
+    constexpr int k_resync_request_version = 5;
     if (const int version = state::read_schema_version(*conn, config.state_schema);
-        version > 0 && version < state::known_schema_version()) {
+        version > 0 && version < k_resync_request_version) {
         throw Error(ErrorCode::schema,
                     "resync: replica " + replica.name + ": metadata schema " + config.state_schema +
-                        " is at version " + std::to_string(version) +
-                        ", older than this syncset's " +
-                        std::to_string(state::known_schema_version()),
+                        " is at version " + std::to_string(version) + ", older than version " +
+                        std::to_string(k_resync_request_version) +
+                        ", which records resync requests",
                     false, "restart 'syncset run' with this syncset first: it upgrades the schema");
     }
     const std::vector<state::Progress> tables = state::read_progress(*conn, config.state_schema);

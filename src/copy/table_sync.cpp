@@ -12,6 +12,8 @@
 #include "syncset/db/copy_pipe.hpp"
 #include "syncset/error.hpp"
 #include "syncset/log/log.hpp"
+#include "syncset/state/claims.hpp"
+#include "syncset/state/locks.hpp"
 #include "syncset/text.hpp"
 
 namespace syncset::copy {
@@ -31,6 +33,11 @@ std::string time_bound_form(const CopySpec& spec) {
     return spec.cursor_type == "date" ? "date" : "local";
 }
 
+// Thrown inside a step to end it without writing (Yield); step() turns it into its result.
+struct Yielded {
+    Yield why;
+};
+
 }  // namespace
 
 TableSync::TableSync(std::string replica, std::string state_schema, plan::TablePlan plan)
@@ -40,9 +47,23 @@ TableSync::TableSync(std::string replica, std::string state_schema, plan::TableP
       m_spec(build_copy_spec(m_plan)),
       m_source_name(config::TableName{m_plan.source_schema, m_plan.source_name}.display()),
       m_target_name(config::TableName{m_plan.target_schema, m_plan.target_name}.display()),
-      m_label(m_source_name + " -> " + m_target_name) {}
+      m_label(m_source_name + " -> " + m_target_name),
+      m_claim{state::process_claimant(), state::claim_lease(m_plan.spec->poll_interval)} {}
 
-void TableSync::begin_cycle(db::Connection& replica) {
+bool TableSync::begin_cycle(db::Connection& replica) {
+    m_loaded = false;
+    const std::optional<std::string> previous = state::claim_table(
+        replica, m_state_schema, m_plan.target_schema, m_plan.target_name, m_claim);
+    if (!previous) {
+        return false;
+    }
+    if (!previous->empty() && *previous != m_claim.claimant) {
+        log::info("table taken over: the claim of the process working it lapsed",
+                  {{"replica", m_replica},
+                   {"source", m_source_name},
+                   {"target", m_target_name},
+                   {"previous", *previous}});
+    }
     auto read = [&] {
         auto progress = state::read_table_progress(replica, m_state_schema, m_plan.target_schema,
                                                    m_plan.target_name);
@@ -70,12 +91,13 @@ void TableSync::begin_cycle(db::Connection& replica) {
     publish_snapshot_figures();
     m_column = ColumnCycle{};
     m_xmin = XminCycle{};
+    return true;
 }
 
 StepResult TableSync::step(db::Connection& source, db::Connection& replica,
                            const std::atomic<bool>* stop) {
-    if (!m_loaded) {
-        begin_cycle(replica);
+    if (!m_loaded && !begin_cycle(replica)) {
+        return StepResult{.committed = false, .yielded = Yield::claimed_elsewhere};
     }
     try {
         if (m_spec.cursor == ChangeTracking::xmin && !m_xmin_readable.has_value() &&
@@ -95,6 +117,16 @@ StepResult TableSync::step(db::Connection& source, db::Connection& replica,
                 return column_step(source, replica, stop);
         }
         throw Error(ErrorCode::internal, "unknown copy step for " + m_label);
+    } catch (const Yielded& yielded) {
+        replica.try_rollback();
+        release(source);
+        m_loaded = false;
+        if (yielded.why == Yield::claimed_elsewhere) {
+            log::info(
+                "claim lost: another syncset process took the table over; batch rolled back",
+                {{"replica", m_replica}, {"source", m_source_name}, {"target", m_target_name}});
+        }
+        return StepResult{.committed = false, .yielded = yielded.why};
     } catch (...) {
         replica.try_rollback();
         release(source);
@@ -142,6 +174,14 @@ void TableSync::release(db::Connection& source) noexcept {
     }
 }
 
+void TableSync::begin_batch(db::Connection& replica) {
+    replica.begin();
+    if (!state::try_lock_table_batch(replica, m_state_schema, m_plan.target_schema,
+                                     m_plan.target_name)) {
+        throw Yielded{Yield::repair_running};
+    }
+}
+
 void TableSync::ensure_stage(db::Connection& replica) {
     replica.exec(build_create_stage(m_spec));
 }
@@ -150,7 +190,7 @@ TableSync::PipeResult TableSync::staged_batch(db::Connection& source, const std:
                                               db::Connection& replica,
                                               const std::atomic<bool>* stop) {
     // Opens the batch's replica transaction; the caller commits it with the checkpoint.
-    replica.begin();
+    begin_batch(replica);
     ensure_stage(replica);
     PipeResult copied = pipe(source, copy_out, replica, build_copy_in(m_spec, true), stop);
     if (m_spec.needs_keep_flag() && m_spec.mode != config::Mode::insert) {
@@ -164,7 +204,10 @@ TableSync::PipeResult TableSync::staged_batch(db::Connection& source, const std:
 bool TableSync::commit_batch(db::Connection& replica, std::int64_t rows_added,
                              const std::function<void()>& before_commit) {
     const state::Checkpoint checkpoint =
-        state::write_progress(replica, m_state_schema, m_progress, rows_added);
+        state::write_progress(replica, m_state_schema, m_progress, rows_added, m_claim);
+    if (checkpoint == state::Checkpoint::claim_lost) {
+        throw Yielded{Yield::claimed_elsewhere};
+    }
     if (checkpoint == state::Checkpoint::refused) {
         throw Error(ErrorCode::schema, "table " + m_label + " was stopped or removed meanwhile");
     }
@@ -181,8 +224,9 @@ bool TableSync::commit_batch(db::Connection& replica, std::int64_t rows_added,
         // then: it is not the chunk the re-copy asks for).
         log::info("resync request taken up: re-copying from the first key",
                   {{"replica", m_replica}, {"source", m_source_name}, {"target", m_target_name}});
-        m_loaded = false;
-        begin_cycle(replica);
+        // Claimed by this process a moment ago: should the renewal miss (the row locked by
+        // another process's claim attempt at that instant), the next step claims again.
+        (void)begin_cycle(replica);
         return true;
     }
     return false;
@@ -291,7 +335,7 @@ StepResult TableSync::snapshot_step(db::Connection& source, db::Connection& repl
         release(source);  // nothing streams before a snapshot's first chunk, but be sure
         estimate = estimate_rows(source);
     }
-    replica.begin();
+    begin_batch(replica);
     if (estimate) {
         start_snapshot_progress(replica, *estimate);
     }
@@ -576,7 +620,7 @@ StepResult TableSync::full_refresh_step(db::Connection& source, db::Connection& 
     // Filtered at the source; rows gone from the result are deleted: no keep flag needed.
     CopySpec full = m_spec;
     full.cursor = ChangeTracking::none;
-    replica.begin();
+    begin_batch(replica);
     ensure_stage(replica);
     PipeResult copied =
         pipe(source, build_full_copy(full), replica, build_copy_in(full, true), stop);

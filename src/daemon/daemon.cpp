@@ -1,5 +1,6 @@
 #include "syncset/daemon/daemon.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <csignal>
 #include <map>
@@ -22,7 +23,7 @@
 #include "syncset/error.hpp"
 #include "syncset/log/log.hpp"
 #include "syncset/metrics/registry.hpp"
-#include "syncset/state/locks.hpp"
+#include "syncset/state/claims.hpp"
 #include "syncset/state/progress.hpp"
 #include "syncset/state/store.hpp"
 
@@ -54,6 +55,17 @@ struct Job {
     std::shared_ptr<metrics::TableMetrics> metrics;  // the same object across re-plans
     std::shared_ptr<metrics::EndpointMetrics> replica_endpoint;
     Clock::time_point next_drift_check = Clock::now();
+    // This process held the table's claim at its last cycle (under the daemon's mutex): only
+    // the holder scans it for drift, so several daemons sharing a replica do not all scan it.
+    bool claimed = false;
+};
+
+// What the claims heartbeat renews on one replica (under the daemon's mutex).
+struct ClaimTarget {
+    std::string replica;
+    std::string dsn;
+    std::string state_schema;
+    state::Claim claim;
 };
 
 // A batch waits at most this long for a lock on the replica (an application's LOCK TABLE, a
@@ -61,6 +73,9 @@ struct Job {
 // held lock can then neither keep the daemon from stopping nor hold the workers' pause for a
 // schema step for longer.
 constexpr std::chrono::seconds k_copy_lock_wait{30};
+
+// The claim lease of a replica without tables is that of this poll (claims.hpp).
+constexpr std::chrono::milliseconds k_idle_claim_poll{5000};
 
 std::int64_t now_ms() {
     return metrics::unix_ms(std::chrono::system_clock::now());
@@ -135,6 +150,7 @@ class Daemon {
             // never holds back a table's batches (only its repair pauses that one table).
             workers.emplace_back([this] { scan_drift(); });
         }
+        workers.emplace_back([this] { keep_claims(); });
         supervise();
         m_notifier.stopping();
         {
@@ -142,9 +158,11 @@ class Daemon {
             m_finished = true;
         }
         m_wake.notify_all();
+        m_claims_wake.notify_all();
         for (auto& worker : workers) {
             worker.join();
         }
+        release_claims();
         std::lock_guard lock(m_mutex);
         return m_schedule.exit_status(m_signals.stop, m_source_failed, m_stopped_tables,
                                       m_failed_replicas);
@@ -422,10 +440,77 @@ class Daemon {
                 }
             }
         }
+        std::vector<ClaimTarget> claim_targets;
+        for (const auto& replica : m_config.replicas) {
+            milliseconds shortest_poll{k_idle_claim_poll};
+            for (const auto& table : replica.tables) {
+                shortest_poll = std::min(shortest_poll, table.poll_interval);
+            }
+            claim_targets.push_back(ClaimTarget{
+                replica.name, replica.dsn, m_config.state_schema,
+                state::Claim{state::process_claimant(), state::claim_lease(shortest_poll)}});
+        }
         std::lock_guard lock(m_mutex);
         m_jobs = std::move(jobs);
         m_schedule.reset(m_jobs.size(), Clock::now());
         m_unavailable_replicas = std::move(unavailable);
+        m_claim_targets = std::move(claim_targets);
+    }
+
+    // The claims heartbeat (state/claims.hpp): renews this process's claims on every replica
+    // several times per lease, so a batch longer than the lease keeps its table; never waits
+    // for a row lock. A replica that cannot be reached is tried again every 30 s (its claims
+    // lapse meanwhile, as they should: another process that reaches it may take them).
+    void keep_claims() {
+        std::unique_lock lock(m_mutex);
+        while (!m_finished && !m_signals.stop) {
+            const std::vector<ClaimTarget> targets = m_claim_targets;
+            lock.unlock();
+            milliseconds shortest_lease{k_idle_claim_poll};
+            for (const auto& target : targets) {
+                shortest_lease = std::min(shortest_lease, target.claim.lease);
+                renew_claims(target);
+            }
+            const milliseconds every =
+                std::clamp(shortest_lease / 4, milliseconds(200), milliseconds(5000));
+            lock.lock();
+            m_claims_wake.wait_for(lock, every, [this] { return m_finished || m_signals.stop; });
+        }
+    }
+
+    void renew_claims(const ClaimTarget& target) {
+        ClaimConnection& held = m_claim_connections[target.replica];
+        try {
+            if (!held.conn || !held.conn->is_ok()) {
+                if (Clock::now() < held.retry_at) {
+                    return;
+                }
+                held.retry_at = Clock::now() + std::chrono::seconds(30);
+                held.conn =
+                    db::Connection::open(target.dsn, "replica:" + target.replica + ":claims");
+            }
+            held.state_schema = target.state_schema;
+            state::renew_claims(*held.conn, target.state_schema, target.claim);
+        } catch (const Error& e) {
+            held.conn.reset();
+            log::warn("cannot renew this process's claims on the replica",
+                      {{"replica", target.replica}, {"error", e.what()}});
+        }
+    }
+
+    // After the workers stopped: gives up this process's claims, so another daemon sharing a
+    // replica takes its tables at its next poll rather than once the lease lapses.
+    void release_claims() {
+        for (auto& [replica, held] : m_claim_connections) {
+            try {
+                if (held.conn && held.conn->is_ok()) {
+                    state::release_claims(*held.conn, held.state_schema, state::process_claimant());
+                }
+            } catch (const Error& e) {
+                log::warn("cannot give up this process's claims; they lapse",
+                          {{"replica", replica}, {"error", e.what()}});
+            }
+        }
     }
 
     static void add_name(std::string& list, const std::string& name) {
@@ -485,22 +570,26 @@ class Daemon {
                 target->exec("SET lock_timeout = '" + std::to_string(k_copy_lock_wait.count()) +
                              "s'");
             }
-            // Several daemons may share a replica: a session lock per table decides who copies
-            // it, and a dead daemon's lock goes with its connection.
-            if (!state::try_lock_table(*target, m_config.state_schema, table.target_schema,
-                                       table.target_name)) {
+            // Several daemons may share a replica: the table's claim decides which one copies
+            // it (state/claims.hpp); a dead or stopped daemon's claim lapses.
+            if (!sync.begin_cycle(*target)) {
                 log::debug("table is being copied by another syncset",
                            {{"replica", replica.name},
                             {"source", sync.source_name()},
                             {"target", sync.target_name()}});
                 std::lock_guard lock(m_mutex);
+                job.claimed = false;
                 m_schedule.deferred(index, Clock::now(), poll);
                 return;
+            }
+            {
+                std::lock_guard lock(m_mutex);
+                job.claimed = true;
             }
             std::uint64_t rows = 0;
             std::uint64_t bytes = 0;
             auto started = Clock::now();
-            sync.begin_cycle(*target);
+            copy::Yield yielded = copy::Yield::none;
             metrics::publish_progress(*job.metrics, sync.progress(),
                                       sync.spec().cursor_is_instant(), now_ms(), true);
             // Both ends work (again): any failure ends the cycle, so this is the one place
@@ -512,6 +601,10 @@ class Daemon {
                 record_step(*job.metrics, result, sync);
                 rows += result.rows;
                 bytes += result.bytes;
+                if (result.yielded != copy::Yield::none) {
+                    yielded = result.yielded;
+                    break;
+                }
                 if (result.caught_up) {
                     std::lock_guard lock(m_mutex);
                     m_schedule.caught_up(index);
@@ -519,8 +612,6 @@ class Daemon {
                 }
             }
             sync.release(*connections.source);
-            state::unlock_table(*target, m_config.state_schema, table.target_schema,
-                                table.target_name);
             if (rows > 0) {
                 auto ms = std::chrono::duration_cast<milliseconds>(Clock::now() - started).count();
                 log::info("copied", {{"replica", replica.name},
@@ -531,7 +622,14 @@ class Daemon {
                                      {"ms", static_cast<std::int64_t>(ms)}});
             }
             std::lock_guard lock(m_mutex);
-            m_schedule.succeeded(index, Clock::now(), poll);
+            if (yielded == copy::Yield::none) {
+                m_schedule.succeeded(index, Clock::now(), poll);
+            } else {
+                // Taken over by another daemon, or a drift repair is writing the table: nothing
+                // failed; the next poll tries again.
+                job.claimed = yielded != copy::Yield::claimed_elsewhere;
+                m_schedule.deferred(index, Clock::now(), poll);
+            }
         } catch (const Error& e) {
             on_failure(index, job, connections, e, random);
         }
@@ -601,7 +699,7 @@ class Daemon {
         std::optional<std::size_t> best;
         for (std::size_t i = 0; i < m_jobs.size(); ++i) {
             const Job& job = m_jobs[i];
-            if (job.sync->spec().key_count == 0 || !m_schedule.has_caught_up(i) ||
+            if (job.sync->spec().key_count == 0 || !m_schedule.has_caught_up(i) || !job.claimed ||
                 job.next_drift_check > now) {
                 continue;  // without a key nothing compares rows: such tables are reloaded
             }
@@ -735,7 +833,16 @@ class Daemon {
     Schedule m_schedule;  // guarded by m_mutex
     std::mutex m_mutex;
     std::condition_variable m_wake;
+    std::condition_variable m_claims_wake;
     std::vector<Job> m_jobs;
+    std::vector<ClaimTarget> m_claim_targets;  // under m_mutex
+    struct ClaimConnection {
+        std::unique_ptr<db::Connection> conn;
+        std::string state_schema;  // where its claims were last renewed
+        Clock::time_point retry_at{};
+    };
+    // The heartbeat's, then (once it stopped) the main thread's.
+    std::map<std::string, ClaimConnection> m_claim_connections;
     bool m_paused = false;
     bool m_finished = false;
     int m_active = 0;

@@ -231,12 +231,13 @@ TEST_F(CliResync, UnknownReplicaOrTableExitsTwoNamingWhatExistsAndChangesNothing
 TEST_F(CliResync, AMetadataSchemaNotUpgradedYetIsRefusedWithAHint) {
     ASSERT_EQ(run_once(m_yaml).exit_status, 0);
     exec_replica(
-        "ALTER TABLE _syncset.tables DROP COLUMN resync_requested_at; "
-        "DELETE FROM _syncset.version WHERE version = 5");
+        "ALTER TABLE _syncset.tables DROP COLUMN resync_requested_at, DROP COLUMN claimed_by, "
+        "DROP COLUMN claimed_until; "
+        "DELETE FROM _syncset.version WHERE version IN (5, 6)");
     CliResult resync = run_syncset({"resync", "--replica", "r", "--table", "public.items"}, m_yaml);
     EXPECT_EQ(resync.exit_status, 2);
-    EXPECT_NE(resync.err.find("metadata schema _syncset is at version 4, older than this "
-                              "syncset's 5"),
+    EXPECT_NE(resync.err.find("metadata schema _syncset is at version 4, older than version 5, "
+                              "which records resync requests"),
               std::string::npos)
         << resync.err;
     EXPECT_NE(resync.err.find("it upgrades the schema"), std::string::npos) << resync.err;

@@ -23,6 +23,13 @@ class Connection;
 
 namespace syncset::copy {
 
+// Why a step wrote nothing and the cycle should end until the next poll.
+enum class Yield {
+    none,
+    claimed_elsewhere,  // another syncset process works the table (state/claims.hpp)
+    repair_running,     // a drift repair is writing the table
+};
+
 struct StepResult {
     bool caught_up = false;  // nothing more to copy until the next poll
     std::uint64_t rows = 0;
@@ -30,17 +37,21 @@ struct StepResult {
     std::uint64_t rows_deleted = 0;  // left the filter, soft-deleted, or gone from a mirror
     bool snapshot = false;           // a chunk of a snapshot, backfill or resync
     bool committed = true;           // false: nothing was written (a stopped table)
+    Yield yielded = Yield::none;     // not none: nothing was written, and the cycle ends
 };
 
 class TableSync {
   public:
     TableSync(std::string replica, std::string state_schema, plan::TablePlan plan);
 
-    // Starts a poll cycle: re-reads the stored progress (taking up a `syncset resync` request
-    // found there) and forgets in-cycle read positions.
-    void begin_cycle(db::Connection& replica);
+    // Starts a poll cycle: claims the table for this process (state/claims.hpp), re-reads the
+    // stored progress (taking up a `syncset resync` request found there) and forgets in-cycle
+    // read positions. False, reading nothing, when another process holds the claim.
+    [[nodiscard]] bool begin_cycle(db::Connection& replica);
     // Copies one batch (a snapshot chunk, an incremental batch, or a full refresh) and commits
-    // it with its checkpoint. Throws Error; the replica transaction is rolled back then.
+    // it with its checkpoint, which only the claim's holder writes: a batch whose claim was
+    // taken over meanwhile is rolled back and yields (as does one that finds a drift repair
+    // writing the table). Throws Error; the replica transaction is rolled back then.
     StepResult step(db::Connection& source, db::Connection& replica, const std::atomic<bool>* stop);
 
     // Ends a read-ahead still streaming on `source` (a snapshot chunk started early). Call it
@@ -95,6 +106,9 @@ class TableSync {
     // An xmin poll's first step: whether it scans (the counters are read first).
     XminScan choose_scan(db::Connection& source);
     void ensure_stage(db::Connection& replica);
+    // Opens a batch's replica transaction holding the table's batch lock; yields (throws the
+    // private Yielded, turned into a StepResult by step) while a drift repair holds it.
+    void begin_batch(db::Connection& replica);
     // Rows the snapshot under way will copy: the planner's estimate, or an exact count when
     // that is small or unknown.
     std::int64_t estimate_rows(db::Connection& source);
@@ -116,6 +130,7 @@ class TableSync {
     std::string m_source_name;
     std::string m_target_name;
     std::string m_label;
+    state::Claim m_claim;  // this process's, with the table's lease
     state::Progress m_progress;
     bool m_loaded = false;
 
