@@ -79,6 +79,9 @@ void append_status_table(std::string& out, const state::Progress& t) {
         // Every poll that catches up records a success, so this bounds the lag.
         append(out, " (", std::to_string(*t.since_success_s), " s ago)");
     }
+    if (!t.worked_by.empty()) {
+        append(out, "\n    worked by ", t.worked_by);
+    }
     if (!t.last_error.empty()) {
         append(out, "\n    last error (", t.last_error_at, "): ", t.last_error);
     }
@@ -131,6 +134,8 @@ void write_status_table(JsonWriter& json, const state::Progress& t) {
         .value_or_null(t.last_error_at)
         .key("stop_reason")
         .value_or_null(t.stop_reason)
+        .key("worked_by")
+        .value_or_null(t.worked_by)
         .key("snapshot");
     if (const auto rate = snapshot_under_way(t)) {
         json.begin_object()

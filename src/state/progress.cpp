@@ -84,6 +84,7 @@ std::vector<Progress> read_progress_where(db::Connection& conn, std::string_view
                 p.snapshot_elapsed_s = std::stod(text(26));
             }
             p.resync_requested = text(27) == "true";
+            p.worked_by = text(28);
             out.push_back(std::move(p));
         }
         return out;

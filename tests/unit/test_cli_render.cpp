@@ -61,6 +61,20 @@ TEST(StatusText, CaughtUpTableShowsPhaseCursorRowsAndHowLongAgoItLastSucceeded) 
                   k_note);
 }
 
+TEST(StatusText, ATableClaimedByARunningProcessNamesItInTextAndJson) {
+    state::Progress p = incremental_orders();
+    p.worked_by = "db7 pid 4242 00ff";
+    EXPECT_EQ(render_status_text(one_replica({p})),
+              "replica billing (host=db1 dbname=billing)\n"
+              "  public.orders <- shop.orders: incremental\n"
+              "    rows copied 1200, cursor time 2024-05-01 12:00:00+00, 42\n"
+              "    last success 2024-05-01T12:00:05Z (3 s ago)\n"
+              "    worked by db7 pid 4242 00ff\n" +
+                  k_note);
+    EXPECT_NE(render_status_json(one_replica({p})).find(R"("worked_by":"db7 pid 4242 00ff")"),
+              std::string::npos);
+}
+
 TEST(StatusText, TableInItsSnapshotShowsPendingWorkNoCursorAndNeverSucceeded) {
     EXPECT_EQ(render_status_text(one_replica({fresh_table()})),
               "replica billing (host=db1 dbname=billing)\n"
@@ -173,7 +187,7 @@ TEST(StatusJson, CaughtUpTableHasEveryFieldAndNoDriftScan) {
               R"("rows_copied":1200,"cursor_kind":"time","cursor":"2024-05-01 12:00:00+00, 42",)"
               R"("cursor_age_s":5,"last_success":"2024-05-01T12:00:05Z",)"
               R"("seconds_since_success":3,"last_error":null,"last_error_at":null,)"
-              R"("stop_reason":null,"snapshot":null,"last_drift_scan":null}]}]})"
+              R"("stop_reason":null,"worked_by":null,"snapshot":null,"last_drift_scan":null}]}]})"
               "\n");
 }
 
@@ -183,7 +197,7 @@ TEST(StatusJson, FieldsNeverSetAreNullNotEmptyStrings) {
               R"("source":"public.items","phase":"snapshot","pending":"snapshot",)"
               R"("rows_copied":0,"cursor_kind":null,"cursor":null,"cursor_age_s":null,)"
               R"("last_success":null,"seconds_since_success":null,"last_error":null,)"
-              R"("last_error_at":null,"stop_reason":null,"snapshot":null,)"
+              R"("last_error_at":null,"stop_reason":null,"worked_by":null,"snapshot":null,)"
               R"("last_drift_scan":null}]}]})"
               "\n");
 }
@@ -203,6 +217,7 @@ TEST(StatusJson, StoppedTableWithADriftScanHasItsErrorReasonAndScanCounts) {
         R"("cursor_age_s":5,"last_success":"2024-05-01T12:00:05Z",)"
         R"("seconds_since_success":3,"last_error":"said \"no\"",)"
         R"("last_error_at":"2024-05-01T12:01:00Z","stop_reason":"key changed; run resync",)"
+        R"("worked_by":null,)"
         R"("snapshot":null,"last_drift_scan":{"at":"2024-05-01T11:30:00Z","rows":1199,"missing":1,)"
         R"("extra":2,"different":3,"repaired":6,"ms":910,)"
         R"("in_sync_at":"2024-05-01T11:30:00Z"}}]}]})"

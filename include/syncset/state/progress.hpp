@@ -56,6 +56,8 @@ struct Progress {
     std::optional<double> snapshot_elapsed_s;
     // A `syncset resync` request the copy loop has not turned into the resync yet.
     bool resync_requested = false;
+    // The process whose claim on the table is live (claims.hpp); empty when none.
+    std::string worked_by;
 };
 
 // Pure: how far a snapshot is, from rows done, the estimate and the seconds it has run. The

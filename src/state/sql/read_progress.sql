@@ -17,7 +17,10 @@ SELECT target_schema, target_name, source_schema, source_name, phase, pending,
        extract(epoch FROM now() - snapshot_started_at),
        -- Read through the row's JSON: a metadata schema not yet migrated to version 5 (a new
        -- binary's `status` during an upgrade, before the daemon ran) has no such column.
-       (to_jsonb(t) ->> 'resync_requested_at' IS NOT NULL)::text
+       (to_jsonb(t) ->> 'resync_requested_at' IS NOT NULL)::text,
+       -- The process holding a live claim on the table (version 6), else NULL.
+       CASE WHEN (to_jsonb(t) ->> 'claimed_until')::timestamptz > clock_timestamp()
+            THEN to_jsonb(t) ->> 'claimed_by' END
 FROM :"schema".tables AS t
 WHERE ($1::text IS NULL OR (target_schema = $1 AND target_name = $2))
 ORDER BY target_schema COLLATE "C", target_name COLLATE "C";
