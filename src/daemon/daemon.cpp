@@ -58,6 +58,8 @@ struct Job {
     // This process held the table's claim at its last cycle (under the daemon's mutex): only
     // the holder scans it for drift, so several daemons sharing a replica do not all scan it.
     bool claimed = false;
+    // Since when another process has held the claim at every try (--once; under the mutex).
+    std::optional<Clock::time_point> refused_since;
 };
 
 // What the claims heartbeat renews on one replica (under the daemon's mutex).
@@ -579,12 +581,16 @@ class Daemon {
                             {"target", sync.target_name()}});
                 std::lock_guard lock(m_mutex);
                 job.claimed = false;
+                if (m_once) {
+                    leave_to_its_holder(index, job);
+                }
                 m_schedule.deferred(index, Clock::now(), poll);
                 return;
             }
             {
                 std::lock_guard lock(m_mutex);
                 job.claimed = true;
+                job.refused_since.reset();
             }
             std::uint64_t rows = 0;
             std::uint64_t bytes = 0;
@@ -632,6 +638,25 @@ class Daemon {
             }
         } catch (const Error& e) {
             on_failure(index, job, connections, e, random);
+        }
+    }
+
+    // --once and a table another process holds: a claim that lapses (its process was killed)
+    // is taken over within a lease; one held for two leases in a row belongs to a running
+    // daemon that keeps the table copied, so --once counts it as done. Under m_mutex.
+    void leave_to_its_holder(std::size_t index, Job& job) {
+        const auto now = Clock::now();
+        if (!job.refused_since) {
+            job.refused_since = now;
+            return;
+        }
+        if (now - *job.refused_since > 2 * state::claim_lease(job.sync->plan().spec->poll_interval) &&
+            !m_schedule.has_caught_up(index)) {
+            m_schedule.caught_up(index);
+            log::info("table is copied by another syncset process; --once leaves it to it",
+                      {{"replica", m_config.replicas[job.replica].name},
+                       {"source", job.sync->source_name()},
+                       {"target", job.sync->target_name()}});
         }
     }
 

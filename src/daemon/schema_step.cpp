@@ -9,6 +9,7 @@
 #include "syncset/db/pqxx_connection.hpp"
 #include "syncset/error.hpp"
 #include "syncset/log/log.hpp"
+#include "syncset/state/claims.hpp"
 #include "syncset/state/locks.hpp"
 #include "syncset/state/store.hpp"
 
@@ -127,6 +128,12 @@ ReplicaOutcome apply_schema_step(const config::Config& config, const config::Rep
     });
     waiting_for(replica, "a lock on " + metadata,
                 [&] { state::ensure_schema(*conn, config.state_schema); });
+    // A syncset of this host killed before this one started (kill -9, then a restart): its
+    // tables are taken at once rather than when its claims lapse.
+    for (const auto& claimant : state::release_dead_local_claims(*conn, config.state_schema)) {
+        log::info("claims of a syncset process that is gone released",
+                  {{"replica", replica.name}, {"claimant", claimant}});
+    }
 
     ReplicaOutcome outcome;
     outcome.plan = waiting_for(replica, "a lock on " + metadata,

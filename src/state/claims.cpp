@@ -1,6 +1,10 @@
 #include "syncset/state/claims.hpp"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
 
 #include <algorithm>
 #include <array>
@@ -21,16 +25,26 @@ std::string interval(std::chrono::milliseconds ms) {
     return std::to_string(ms.count()) + " milliseconds";
 }
 
-std::string make_claimant() {
+constexpr std::string_view k_pid_marker = " pid ";
+
+std::string host_name() {
     std::array<char, 256> host{};
-    if (gethostname(host.data(), host.size() - 1) != 0) {
-        host[0] = '\0';
+    if (gethostname(host.data(), host.size() - 1) != 0 || host[0] == '\0') {
+        return "unknown-host";
     }
+    return host.data();
+}
+
+std::string make_claimant() {
     std::random_device random;
     std::array<char, 17> hex{};
     std::snprintf(hex.data(), hex.size(), "%08x%08x", random(), random());
-    return std::string(host[0] != '\0' ? host.data() : "unknown-host") + " pid " +
-           std::to_string(getpid()) + " " + hex.data();
+    return host_name() + std::string(k_pid_marker) + std::to_string(getpid()) + " " + hex.data();
+}
+
+// Whether process `pid` of this host is gone for sure (not merely another user's).
+bool process_gone(long pid) {
+    return pid > 0 && pid != getpid() && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
 }
 
 }  // namespace
@@ -38,6 +52,21 @@ std::string make_claimant() {
 const std::string& process_claimant() {
     static const std::string claimant = make_claimant();
     return claimant;
+}
+
+std::optional<ClaimantId> parse_claimant(std::string_view claimant) {
+    const auto marker = claimant.rfind(k_pid_marker);
+    if (marker == std::string_view::npos || marker == 0) {
+        return std::nullopt;
+    }
+    std::string_view rest = claimant.substr(marker + k_pid_marker.size());
+    ClaimantId id{std::string(claimant.substr(0, marker)), 0};
+    const auto [end, error] = std::from_chars(rest.data(), rest.data() + rest.size(), id.pid);
+    if (error != std::errc{} || id.pid <= 0 || end == rest.data() + rest.size() || *end != ' ' ||
+        end + 1 == rest.data() + rest.size()) {
+        return std::nullopt;
+    }
+    return id;
 }
 
 std::chrono::milliseconds claim_lease(std::chrono::milliseconds poll) noexcept {
@@ -77,6 +106,26 @@ void release_claims(db::Connection& conn, std::string_view schema, std::string_v
     } catch (const Error& e) {
         throw e.with_context("metadata schema " + std::string(schema));
     }
+}
+
+std::vector<std::string> release_dead_local_claims(db::Connection& conn,
+                                                   std::string_view schema) {
+    std::vector<std::string> freed;
+    try {
+        db::Result r = conn.query(expand_schema(sql::k_read_live_claimants_sql, schema));
+        const std::string host = host_name();
+        for (int i = 0; i < r.rows(); ++i) {
+            std::string claimant(r.value(i, 0));
+            const auto id = parse_claimant(claimant);
+            if (id && id->host == host && process_gone(id->pid)) {
+                release_claims(conn, schema, claimant);
+                freed.push_back(std::move(claimant));
+            }
+        }
+    } catch (const Error& e) {
+        throw e.with_context("metadata schema " + std::string(schema));
+    }
+    return freed;
 }
 
 }  // namespace syncset::state

@@ -239,5 +239,63 @@ TEST_F(DaemonClaims, ThreeDaemonsOneKilledOneStoppedMidBatchConvergeWithNoBatchF
         << "a clean stop gives its claims up";
 }
 
+// A daemon killed with -9 and started again on the same host: the new process sees the old
+// one is gone and takes its tables at once, not after the lease (here 20 s: poll 10 s).
+TEST_F(DaemonClaims, ADaemonRestartedAfterKillNineTakesItsTablesAtOnce) {
+    create_tables();
+    std::string yaml_tables;
+    for (int i = 1; i <= 2; ++i) {
+        yaml_tables += "      - source: public." + table_name(i) +
+                       "\n        cursor: updated_at\n        poll_interval: 10s\n";
+    }
+    const std::string yaml = config(yaml_tables);
+    auto first = std::make_unique<SyncsetProcess>(std::vector<std::string>{"run"}, yaml);
+    ASSERT_TRUE(eventually_same_rows(rows_query(1), rows_query(1), 60s)) << first->describe();
+    ASSERT_TRUE(eventually_same_rows(rows_query(2), rows_query(2), 60s)) << first->describe();
+    const int killed = first->pid();
+    first->kill_now();
+    EXPECT_EQ(holders().at("acct1"), killed) << "its claim is still live after kill -9";
+
+    SyncsetProcess second({"run"}, yaml);
+    EXPECT_TRUE(wait_until([&] { return holders().at("acct1") == second.pid(); }, 15s))
+        << second.describe();
+    EXPECT_NE(second.err().find("claims of a syncset process that is gone released"),
+              std::string::npos)
+        << second.describe();
+    exec_source("UPDATE acct1 SET balance = -1, updated_at = clock_timestamp() WHERE id = 5");
+    EXPECT_TRUE(eventually_same_rows(rows_query(1), rows_query(1), 30s)) << second.describe();
+    second.send_signal(SIGTERM);
+    EXPECT_EQ(second.wait(20s), std::optional<int>(0)) << second.describe();
+}
+
+// `run --once` beside a running daemon: the tables the daemon holds are left to it (after two
+// leases of trying), so the one-shot run ends instead of waiting for ever.
+TEST_F(DaemonClaims, RunOnceBesideARunningDaemonLeavesItsTablesToItAndEnds) {
+    create_tables();
+    const std::string yaml = config(tables());
+    SyncsetProcess daemon({"run"}, yaml);
+    ASSERT_TRUE(eventually_same_rows(rows_query(1), rows_query(1), 60s)) << daemon.describe();
+    ASSERT_TRUE(wait_until(
+        [&] {
+            for (const auto& [table, pid] : holders()) {
+                if (pid != daemon.pid()) {
+                    return false;
+                }
+            }
+            return true;
+        },
+        30s))
+        << daemon.describe();
+    CliResult once = run_once(yaml, 60s);
+    EXPECT_EQ(once.exit_status, 0) << once.err;
+    EXPECT_NE(once.err.find("--once leaves it to it"), std::string::npos) << once.err;
+    EXPECT_TRUE(daemon.running()) << daemon.describe();
+    for (const auto& [table, pid] : holders()) {
+        EXPECT_EQ(pid, daemon.pid()) << table << ": the daemon kept its claim";
+    }
+    daemon.send_signal(SIGTERM);
+    EXPECT_EQ(daemon.wait(20s), std::optional<int>(0)) << daemon.describe();
+}
+
 }  // namespace
 }  // namespace syncset::test

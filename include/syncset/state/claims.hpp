@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace syncset::db {
 class Connection;
@@ -32,6 +33,14 @@ struct Claim {
 // This process's claimant name, the same for its whole life and unique across processes and
 // machines: `<host> pid <pid> <random hex>`.
 const std::string& process_claimant();
+
+// Pure: the host and pid a claimant name (process_claimant's form) carries; nullopt for any
+// other text.
+struct ClaimantId {
+    std::string host;
+    long pid = 0;
+};
+std::optional<ClaimantId> parse_claimant(std::string_view claimant);
 
 // Pure: the lease of a table polled every `poll`: two polls, and at least 2 s, so a scheduling
 // hiccup does not hand a live process's table to another. A dead process's tables are taken
@@ -51,5 +60,11 @@ std::int64_t renew_claims(db::Connection& conn, std::string_view schema, const C
 
 // Gives up every claim of `claimant`: for a process stopping cleanly.
 void release_claims(db::Connection& conn, std::string_view schema, std::string_view claimant);
+
+// Gives up the live claims of processes of this host that no longer exist (a daemon killed with
+// -9 and started again): its tables are copied again at once instead of after the lease.
+// Returns the claimants freed. A claimant of another host is left to lapse: only its own host
+// can tell it is gone (and a wrong guess would cost work, not rows: the fence holds).
+std::vector<std::string> release_dead_local_claims(db::Connection& conn, std::string_view schema);
 
 }  // namespace syncset::state
