@@ -51,12 +51,23 @@ constexpr const auto& enum_table(SourceKey) noexcept {
     return k_source_keys;
 }
 
-// Every replica key is required.
-enum class ReplicaKey { name, dsn, tables };
-constexpr auto k_replica_keys = std::to_array<EnumName<ReplicaKey>>(
-    {{ReplicaKey::name, "name"}, {ReplicaKey::dsn, "dsn"}, {ReplicaKey::tables, "tables"}});
+// Every replica key but `sequences` is required.
+enum class ReplicaKey { name, dsn, tables, sequences };
+constexpr auto k_replica_keys =
+    std::to_array<EnumName<ReplicaKey>>({{ReplicaKey::name, "name"},
+                                         {ReplicaKey::dsn, "dsn"},
+                                         {ReplicaKey::tables, "tables"},
+                                         {ReplicaKey::sequences, "sequences"}});
 constexpr const auto& enum_table(ReplicaKey) noexcept {
     return k_replica_keys;
+}
+
+// The keys of a `replicas[].sequences[]` entry written as a mapping.
+enum class SequenceKey { source, target };
+constexpr auto k_sequence_keys = std::to_array<EnumName<SequenceKey>>(
+    {{SequenceKey::source, "source"}, {SequenceKey::target, "target"}});
+constexpr const auto& enum_table(SequenceKey) noexcept {
+    return k_sequence_keys;
 }
 
 // The keys of a `replicas[].tables[]` entry; `in_defaults` marks those `defaults:` may set too.
@@ -800,6 +811,111 @@ void read_tables(Validator& v, const Node& key, const Node& value, const std::st
     }
 }
 
+// A sequence name or pattern: `schema.name`, parts quoted as table names are.
+std::optional<TableName> read_sequence_name(Validator& v, const Node& key, const Node& value,
+                                            const std::string& path) {
+    auto text = v.read_nonempty_string(key, value, path);
+    if (!text) {
+        return std::nullopt;
+    }
+    auto parsed = parse_table_name(*text);
+    if (!parsed) {
+        v.problem(Validator::where(key, value), path,
+                  "invalid sequence name '" + *text +
+                      "' (expected schema.sequence, e.g. public.orders_id_seq; quote a part that "
+                      "holds a dot: \"my.schema\".orders_id_seq)");
+    }
+    return parsed;
+}
+
+// `replicas[].sequences`: each item a name or pattern, or `{source: ..., target: ...}`. The
+// target rules are those of table entries: no glob but a name part of `*`, which a pattern
+// source requires.
+void read_sequences(Validator& v, const Node& key, const Node& value, const std::string& path,
+                    ReplicaSpec& replica) {
+    if (!value.is_sequence()) {
+        v.problem(Validator::where(key, value), path,
+                  "expected a list of sequences, got " + describe_value(value));
+        return;
+    }
+    std::map<std::string, int> targets;
+    for (std::size_t i = 0; i < value.items.size(); ++i) {
+        const Node& item = value.items[i];
+        const std::string item_path = index_path(path, i);
+        SequenceSpec spec;
+        spec.position = item.position;
+        if (item.is_scalar()) {
+            auto name = read_sequence_name(v, item, item, item_path);
+            if (!name) {
+                continue;
+            }
+            spec.source = std::move(*name);
+        } else if (item.is_mapping()) {
+            bool ok = true;
+            v.walk_mapping<SequenceKey>(
+                item, item_path,
+                [&](SequenceKey id, const Node& k, const Node& val, const std::string& p) {
+                    auto name = read_sequence_name(v, k, val, p);
+                    if (!name) {
+                        ok = false;
+                    } else if (id == SequenceKey::source) {
+                        spec.source = std::move(*name);
+                    } else {
+                        spec.target = std::move(*name);
+                    }
+                });
+            if (item.find(name_of(SequenceKey::source)) == nullptr) {
+                v.problem(item.position, item_path,
+                          "missing required key 'source' (the source sequence, e.g. "
+                          "public.orders_id_seq)");
+                continue;
+            }
+            if (!ok || spec.source.schema.empty()) {
+                continue;  // already reported
+            }
+        } else {
+            v.problem(item.position, item_path,
+                      "expected a sequence name or a mapping of source and target, got " +
+                          describe_value(item));
+            continue;
+        }
+        if (spec.target) {
+            const TableName& target = *spec.target;
+            const bool schema_glob = target.schema.find_first_of("*?") != std::string::npos;
+            const bool name_glob = target.table.find_first_of("*?") != std::string::npos;
+            if (schema_glob || (name_glob && target.table != "*")) {
+                v.problem(item.position, key_path(item_path, "target"),
+                          "a target cannot hold globs except a name part of '*' (keep the "
+                          "source sequence's name), e.g. billing.*");
+                continue;
+            }
+            if (spec.source.has_glob() && target.table != "*") {
+                v.problem(item.position, key_path(item_path, "target"),
+                          "source '" + spec.source.display() +
+                              "' is a pattern, so the target must be 'schema.*' (each sequence "
+                              "keeps its name)");
+                continue;
+            }
+        }
+        if (!spec.source.has_glob()) {
+            TableName target = spec.target.value_or(spec.source);
+            if (target.table == "*") {
+                target.table = spec.source.table;
+            }
+            const std::string target_name = target.display();
+            if (auto it = targets.find(target_name); it != targets.end()) {
+                v.problem(item.position, item_path,
+                          "target sequence " + target_name +
+                              " is written by two entries of replica '" + replica.name +
+                              "' (the other at line " + std::to_string(it->second) + ")");
+                continue;
+            }
+            targets.emplace(target_name, item.position.line);
+        }
+        replica.sequences.push_back(std::move(spec));
+    }
+}
+
 void read_source(Validator& v, const Node& key, const Node& value, const std::string& path,
                  Config& config) {
     if (!v.expect_mapping(value, Validator::where(key, value), path)) {
@@ -1035,6 +1151,8 @@ LoadResult build_config(const Node& root, std::string_view file, const EnvLookup
             replica.position = item.position;
             const Node* tables_key = nullptr;
             const Node* tables_value = nullptr;
+            const Node* sequences_key = nullptr;
+            const Node* sequences_value = nullptr;
             v.walk_mapping<ReplicaKey>(
                 item, path,
                 [&](ReplicaKey id, const Node& k, const Node& val, const std::string& p) {
@@ -1051,10 +1169,14 @@ LoadResult build_config(const Node& root, std::string_view file, const EnvLookup
                             tables_key = &k;  // read once the name is known, for messages
                             tables_value = &val;
                             return;
+                        case ReplicaKey::sequences:
+                            sequences_key = &k;  // the same
+                            sequences_value = &val;
+                            return;
                     }
                 });
             for (std::string_view required : enum_name_list<ReplicaKey>()) {
-                if (item.find(required) == nullptr) {
+                if (required != name_of(ReplicaKey::sequences) && item.find(required) == nullptr) {
                     v.problem(item.position, path,
                               "missing required key '" + std::string(required) + "'");
                 }
@@ -1062,6 +1184,10 @@ LoadResult build_config(const Node& root, std::string_view file, const EnvLookup
             if (tables_key != nullptr) {
                 read_tables(v, *tables_key, *tables_value, key_path(path, "tables"), config,
                             replica);
+            }
+            if (sequences_key != nullptr) {
+                read_sequences(v, *sequences_key, *sequences_value, key_path(path, "sequences"),
+                               replica);
             }
             config.replicas.push_back(std::move(replica));
         }

@@ -86,11 +86,22 @@ struct TableSpec : TableOptions {
     Position position;  // where the entry starts in the file, for later messages
 };
 
+// `replicas[].sequences[]`: a source sequence, or a pattern of them, whose position is copied
+// every poll to the replica's sequence of the same (or the mapped) name, never backwards.
+// Names are written and matched as table names are (`TableName::table` holds the sequence).
+struct SequenceSpec {
+    TableName source;
+    // Unset: same schema and name as the source. `schema.*` keeps each source sequence's name.
+    std::optional<TableName> target;
+    Position position;  // where the entry starts in the file, for later messages
+};
+
 struct ReplicaSpec {
     std::string name;
     std::string dsn;  // ${VAR} already expanded; never print it (redact first)
     std::vector<TableSpec> tables;
     Position position;
+    std::vector<SequenceSpec> sequences{};  // optional; empty: no sequence is copied
 };
 
 // What to do when the source schema changes. Each key allows a subset (see validate.cpp).
