@@ -47,6 +47,16 @@ const UserType* Catalog::find_type(std::string_view schema, std::string_view nam
     return nullptr;
 }
 
+const Sequence* Catalog::find_sequence(std::string_view schema,
+                                       std::string_view name) const noexcept {
+    for (const auto& s : sequences) {
+        if (s.schema == schema && s.name == name) {
+            return &s;
+        }
+    }
+    return nullptr;
+}
+
 const UserType* Catalog::find_type(std::uint32_t oid) const noexcept {
     for (const auto& t : types) {
         if (t.oid == oid) {

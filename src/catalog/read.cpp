@@ -202,6 +202,31 @@ std::vector<UserType> read_types(ReadTransaction& tx, const std::string& table_o
     return sorted;
 }
 
+std::int64_t int64_of(const pqxx::field& field) {
+    return field.as<std::int64_t>();
+}
+
+std::vector<Sequence> read_sequences(ReadTransaction& tx, std::string_view state_schema) {
+    std::vector<Sequence> sequences;
+    for (const auto& row :
+         tx.exec_params(std::string(sql::k_sequences_sql), std::string(state_schema))) {
+        Sequence sequence;
+        sequence.oid = oid_of(row["oid"]);
+        sequence.schema = row["nspname"].as<std::string>();
+        sequence.name = row["relname"].as<std::string>();
+        sequence.type = row["type"].as<std::string>();
+        sequence.start = int64_of(row["seqstart"]);
+        sequence.increment = int64_of(row["seqincrement"]);
+        sequence.min = int64_of(row["seqmin"]);
+        sequence.max = int64_of(row["seqmax"]);
+        sequence.cache = int64_of(row["seqcache"]);
+        sequence.cycle = row["seqcycle"].as<bool>();
+        sequence.readable = row["readable"].as<bool>();
+        sequences.push_back(std::move(sequence));
+    }
+    return sequences;
+}
+
 // A read-only snapshot transaction whose search_path makes format_type() qualify user types.
 void pin_catalog_search_path(ReadTransaction& tx) {
     tx.exec0("SET LOCAL search_path = pg_catalog");
@@ -223,6 +248,7 @@ Catalog read_catalog(pqxx::connection& conn, std::string_view state_schema) {
         read_columns(tx, table_oids, by_oid);
         read_indexes(tx, table_oids, by_oid);
         catalog.types = read_types(tx, table_oids);
+        catalog.sequences = read_sequences(tx, state_schema);
         tx.commit();
         return catalog;
     });

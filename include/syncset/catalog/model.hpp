@@ -65,14 +65,33 @@ struct UserType {
     friend bool operator==(const UserType&, const UserType&) = default;
 };
 
+// A sequence (relkind 'S') and its parameters, as pg_sequence holds them.
+struct Sequence {
+    std::uint32_t oid = 0;
+    std::string schema;
+    std::string name;
+    std::string type = "bigint";  // smallint, integer or bigint
+    std::int64_t start = 1;
+    std::int64_t increment = 1;
+    std::int64_t min = 1;
+    std::int64_t max = 0;
+    std::int64_t cache = 1;
+    bool cycle = false;
+    // The reading role may SELECT it (what reading last_value and is_called needs).
+    bool readable = true;
+    friend bool operator==(const Sequence&, const Sequence&) = default;
+};
+
 struct Catalog {
     std::vector<Table> tables;
     std::vector<UserType> types;
+    std::vector<Sequence> sequences{};  // in (schema, name) order; `{}`: `Catalog{tables, types}`
 
     const Table* find_table(std::string_view schema, std::string_view name) const noexcept;
     const Table* find_table(std::uint32_t oid) const noexcept;
     const UserType* find_type(std::string_view schema, std::string_view name) const noexcept;
     const UserType* find_type(std::uint32_t oid) const noexcept;
+    const Sequence* find_sequence(std::string_view schema, std::string_view name) const noexcept;
 };
 
 // Glob match of `*` (any run) and `?` (one character) against a whole name.

@@ -19,7 +19,8 @@ namespace syncset::catalog {
 // pg_temp* and `state_schema`, in (schema, name) order, with their live columns (attnum order),
 // valid indexes (name order) and primary key, plus every user type (enum, domain, standalone
 // composite) their columns need, directly, as an array element, through a domain's base type or
-// as a composite attribute, transitively. Types come in dependency order: each after the types
+// as a composite attribute, transitively, and every sequence in the same schemas with its
+// parameters and whether the role may read it. Types come in dependency order: each after the types
 // in its depends_on. All reads share one REPEATABLE READ READ ONLY transaction with
 // `search_path = pg_catalog`, so type text is schema-qualified and quoted for user types
 // (`public.mood`, `"My Schema"."Odd Type"[]`) and bare for built-in ones (`numeric(30,10)`).

@@ -2,8 +2,9 @@
 -- catalog costs one query returning 32 hex digits. Changes with any table added, dropped or
 -- renamed (or moved to another schema), any column added, dropped, renamed, retyped or changed
 -- in NOT NULL / generated / identity, any index change, and any change to a user type (enum
--- labels, domain base, NOT NULL or CHECK, composite attributes, type or schema renames). Data
--- changes leave it alone. Each part is aggregated in a fixed order and rendered as a row
+-- labels, domain base, NOT NULL or CHECK, composite attributes, type or schema renames), and
+-- any sequence added, dropped, renamed or given other parameters. Data changes (a sequence's
+-- nextval included) leave it alone. Each part is aggregated in a fixed order and rendered as a row
 -- literal, which quotes names holding delimiters, so different catalogs give different text.
 -- Keep the table filter identical to the one in tables.sql. User types are taken from the
 -- whole database (not only those the tables need): a change elsewhere only costs a re-read.
@@ -15,6 +16,16 @@ WITH tables AS (
     FROM pg_catalog.pg_class AS c
     JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p')
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND n.nspname NOT LIKE 'pg\_toast%'
+      AND n.nspname NOT LIKE 'pg\_temp\_%'
+      AND n.nspname <> $1::text
+),
+sequences AS (
+    SELECT c.oid, n.nspname, c.relname
+    FROM pg_catalog.pg_class AS c
+    JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+    WHERE c.relkind = 'S'
       AND n.nspname NOT IN ('pg_catalog', 'information_schema')
       AND n.nspname NOT LIKE 'pg\_toast%'
       AND n.nspname NOT LIKE 'pg\_temp\_%'
@@ -68,5 +79,10 @@ SELECT pg_catalog.md5(ROW(
                        ',' ORDER BY a.attrelid, a.attnum)
      FROM pg_catalog.pg_attribute AS a
      JOIN user_types AS u ON u.typrelid = a.attrelid
-     WHERE u.typtype = 'c' AND a.attnum > 0)
+     WHERE u.typtype = 'c' AND a.attnum > 0),
+    (SELECT string_agg(ROW(q.oid, q.nspname, q.relname, s.seqtypid, s.seqstart, s.seqincrement,
+                           s.seqmin, s.seqmax, s.seqcache, s.seqcycle)::text,
+                       ',' ORDER BY q.oid)
+     FROM sequences AS q
+     JOIN pg_catalog.pg_sequence AS s ON s.seqrelid = q.oid)
 )::text) AS fingerprint
