@@ -12,6 +12,7 @@
 #include <set>
 #include <utility>
 
+#include "plan/sequences.hpp"
 #include "syncset/db/quote.hpp"
 
 namespace syncset::plan {
@@ -160,6 +161,9 @@ class Planner {
                 plan_named(spec, path);
             }
         }
+        plan_sequences(
+            m_replica, m_replica_index, m_source, m_target,
+            [this](const std::string& schema) { ensure_schema(schema); }, m_plan);
         return std::move(m_plan);
     }
 

@@ -53,6 +53,13 @@ std::string render_plan(const ReplicaPlan& plan, std::string_view where) {
                    (work == state::Work::none ? "now" : "after the copy") + "\n";
         }
     }
+    if (!plan.sequences.empty()) {
+        out += "  sequences, copied every poll, never moved back:\n";
+        for (const auto& s : plan.sequences) {
+            out += "    " + config::TableName{s.source_schema, s.source_name}.display() + " -> " +
+                   config::TableName{s.target_schema, s.target_name}.display() + "\n";
+        }
+    }
     return out;
 }
 

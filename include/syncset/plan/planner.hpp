@@ -47,14 +47,26 @@ struct TablePlan {
     bool state_changed = true;
 };
 
+// A source sequence whose position is copied to a replica sequence every poll.
+struct SequencePlan {
+    std::string source_schema;
+    std::string source_name;
+    std::string target_schema;
+    std::string target_name;
+    bool descending = false;  // the source's increment is negative: ahead means lower
+    friend bool operator==(const SequencePlan&, const SequencePlan&) = default;
+};
+
 struct ReplicaPlan {
     std::string replica;
-    std::vector<std::string> ddl;      // schemas and types, before every table's ddl
+    // Schemas and types, before every table's ddl; then the replica sequences to create.
+    std::vector<std::string> ddl;
     std::vector<std::string> changes;  // human lines for `ddl`
     std::vector<TablePlan> tables;
     // The config and the catalogs disagree (missing table or column, no usable key): the
     // run must not start. Positions point into the config file.
     std::vector<config::Problem> problems;
+    std::vector<SequencePlan> sequences{};  // `sequences:` entries resolved, in config order
 };
 
 ReplicaPlan plan_replica(const config::Config& config, const config::ReplicaSpec& replica,
