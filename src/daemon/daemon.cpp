@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "daemon/schedule.hpp"
+#include "daemon/sequence_loop.hpp"
 #include "syncset/catalog/read.hpp"
 #include "syncset/config/validate.hpp"
 #include "syncset/copy/table_sync.hpp"
@@ -151,6 +152,7 @@ class Daemon {
             // Drift scans run beside the copy loops, on connections of their own: a scan
             // never holds back a table's batches (only its repair pauses that one table).
             workers.emplace_back([this] { scan_drift(); });
+            m_sequences.start();  // its own thread and connections, like the drift scans
         }
         workers.emplace_back([this] { keep_claims(); });
         supervise();
@@ -163,6 +165,10 @@ class Daemon {
         m_claims_wake.notify_all();
         for (auto& worker : workers) {
             worker.join();
+        }
+        m_sequences.stop();
+        if (m_once && !m_signals.stop && !m_source_failed) {
+            m_failed_replicas += m_sequences.copy_once();  // after the tables: the newest values
         }
         release_claims();
         std::lock_guard lock(m_mutex);
@@ -366,6 +372,7 @@ class Daemon {
                        {{"problem", config::format_problem(m_config.file, problem)}});
         }
         std::vector<Job> jobs;
+        std::vector<SequenceReplica> sequences;
         for (std::size_t r = 0; r < m_config.replicas.size(); ++r) {
             const auto& replica = m_config.replicas[r];
             const auto endpoint = m_registry.replica(replica.name);
@@ -423,6 +430,8 @@ class Daemon {
                     jobs.push_back(std::move(job));
                 }
                 m_registry.retain_tables(replica.name, targets);
+                sequences.push_back({replica.name, replica.dsn, sequence_poll_interval(replica),
+                                     std::move(outcome.plan.sequences)});
             } catch (const Error& e) {
                 // Down only when it could not be reached; a reachable replica whose step
                 // failed (a lock wait, a DDL error) is up but paused.
@@ -452,6 +461,7 @@ class Daemon {
                 replica.name, replica.dsn, m_config.state_schema,
                 state::Claim{state::process_claimant(), state::claim_lease(shortest_poll)}});
         }
+        m_sequences.set_replicas(m_config.source_dsn, std::move(sequences));
         std::lock_guard lock(m_mutex);
         m_jobs = std::move(jobs);
         m_schedule.reset(m_jobs.size(), Clock::now());
@@ -886,6 +896,7 @@ class Daemon {
     // Replicas of the same table scanned within a minute of each other share the source's
     // whole-table scans.
     drift::SourceCache m_source_scans{std::chrono::minutes(1)};
+    SequenceLoop m_sequences{m_signals.stop};  // `sequences:` entries, on a thread of their own
 };
 
 }  // namespace
