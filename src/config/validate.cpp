@@ -11,6 +11,8 @@
 #include <span>
 #include <tuple>
 
+#include "syncset/config/budget.hpp"
+
 namespace syncset::config {
 
 namespace {
@@ -30,6 +32,7 @@ enum class TopKey {
     state,
     log,
     metrics,
+    connections,
 };
 constexpr auto k_top_keys =
     std::to_array<EnumName<TopKey>>({{TopKey::source, "source"},
@@ -40,7 +43,8 @@ constexpr auto k_top_keys =
                                      {TopKey::drift, "drift"},
                                      {TopKey::state, "state"},
                                      {TopKey::log, "log"},
-                                     {TopKey::metrics, "metrics"}});
+                                     {TopKey::metrics, "metrics"},
+                                     {TopKey::connections, "connections"}});
 constexpr const auto& enum_table(TopKey) noexcept {
     return k_top_keys;
 }
@@ -146,6 +150,13 @@ enum class StateKey { schema };
 constexpr auto k_state_keys = std::to_array<EnumName<StateKey>>({{StateKey::schema, "schema"}});
 constexpr const auto& enum_table(StateKey) noexcept {
     return k_state_keys;
+}
+
+enum class ConnectionsKey { source, replica };
+constexpr auto k_connections_keys = std::to_array<EnumName<ConnectionsKey>>(
+    {{ConnectionsKey::source, "source"}, {ConnectionsKey::replica, "replica"}});
+constexpr const auto& enum_table(ConnectionsKey) noexcept {
+    return k_connections_keys;
 }
 
 enum class MetricsKey { listen };
@@ -1040,6 +1051,68 @@ void read_log(Validator& v, const Node& key, const Node& value, const std::strin
                            });
 }
 
+// `connections` as written: each value with where it was written, for messages.
+struct BudgetEntry {
+    int value = 0;
+    Position position;
+};
+struct BudgetKeys {
+    std::optional<BudgetEntry> source;
+    std::optional<BudgetEntry> replica;
+};
+
+void read_connections(Validator& v, const Node& key, const Node& value, const std::string& path,
+                      BudgetKeys& budget) {
+    if (!v.expect_mapping(value, Validator::where(key, value), path)) {
+        return;
+    }
+    v.walk_mapping<ConnectionsKey>(
+        value, path, [&](ConnectionsKey id, const Node& k, const Node& val, const std::string& p) {
+            if (auto n = v.read_integer(k, val, p, 1, 10000)) {
+                (id == ConnectionsKey::source ? budget.source : budget.replica) =
+                    BudgetEntry{static_cast<int>(*n), Validator::where(k, val)};
+            }
+        });
+}
+
+// Fits `parallel` and `connections` together (budget.hpp): either one follows from the other
+// when only one is given; both given must fit, or it is a problem at the budget's place.
+void settle_budget(Validator& v, const BudgetKeys& budget, bool parallel_set, Config& config) {
+    const ConnectionNeeds fixed = connection_needs(config, 0);
+    if (!parallel_set && (budget.source || budget.replica)) {
+        int room = 256;
+        if (budget.source) {
+            room = std::min(room, budget.source->value - fixed.source);
+        }
+        if (budget.replica) {
+            room = std::min(room, budget.replica->value - fixed.replica);
+        }
+        // A bound, not a target: the default 4 workers, or fewer when the budget is tighter.
+        config.parallel = std::clamp(room, 1, config.parallel);
+    }
+    const ConnectionNeeds needs = connection_needs(config, config.parallel);
+    const std::string workers_from =
+        parallel_set ? "parallel: " + std::to_string(config.parallel) : "at least 1 worker";
+    if (budget.source && budget.source->value < needs.source) {
+        v.problem(budget.source->position, "connections.source",
+                  std::to_string(budget.source->value) + " is fewer than " + workers_from +
+                      " needs: " + std::to_string(needs.source) + " source connections (" +
+                      needs.source_parts + "); raise it" +
+                      (parallel_set ? " or lower parallel" : ""));
+    }
+    if (budget.replica && budget.replica->value < needs.replica) {
+        v.problem(budget.replica->position, "connections.replica",
+                  std::to_string(budget.replica->value) + " is fewer than " + workers_from +
+                      " needs: " + std::to_string(needs.replica) +
+                      " connections to each replica (" + needs.replica_parts + "); raise it" +
+                      (parallel_set ? " or lower parallel" : ""));
+    }
+    config.connections.source =
+        budget.source ? budget.source->value : std::max(k_default_connections, needs.source);
+    config.connections.replica =
+        budget.replica ? budget.replica->value : std::max(k_default_connections, needs.replica);
+}
+
 void read_metrics(Validator& v, const Node& key, const Node& value, const std::string& path,
                   MetricsOptions& metrics) {
     if (!v.expect_mapping(value, Validator::where(key, value), path)) {
@@ -1092,6 +1165,8 @@ LoadResult build_config(const Node& root, std::string_view file, const EnvLookup
 
     const Node* replicas_node = nullptr;
     const Node* replicas_key = nullptr;
+    BudgetKeys budget;
+    bool parallel_set = false;
     v.walk_mapping<TopKey>(
         root, "", [&](TopKey id, const Node& key, const Node& value, const std::string& path) {
             switch (id) {
@@ -1107,7 +1182,11 @@ LoadResult build_config(const Node& root, std::string_view file, const EnvLookup
                 case TopKey::parallel:
                     if (auto n = v.read_integer(key, value, path, 1, 256)) {
                         config.parallel = static_cast<int>(*n);
+                        parallel_set = true;
                     }
+                    return;
+                case TopKey::connections:
+                    read_connections(v, key, value, path, budget);
                     return;
                 case TopKey::schema_changes:
                     read_schema_changes(v, key, value, path, config.schema_changes);
@@ -1192,6 +1271,8 @@ LoadResult build_config(const Node& root, std::string_view file, const EnvLookup
             config.replicas.push_back(std::move(replica));
         }
     }
+
+    settle_budget(v, budget, parallel_set, config);
 
     auto problems = v.take_problems();
     std::stable_sort(problems.begin(), problems.end(), [](const Problem& a, const Problem& b) {

@@ -660,7 +660,8 @@ class Daemon {
             job.refused_since = now;
             return;
         }
-        if (now - *job.refused_since > 2 * state::claim_lease(job.sync->plan().spec->poll_interval) &&
+        if (now - *job.refused_since >
+                2 * state::claim_lease(job.sync->plan().spec->poll_interval) &&
             !m_schedule.has_caught_up(index)) {
             m_schedule.caught_up(index);
             log::info("table is copied by another syncset process; --once leaves it to it",

@@ -108,8 +108,7 @@ void release_claims(db::Connection& conn, std::string_view schema, std::string_v
     }
 }
 
-std::vector<std::string> release_dead_local_claims(db::Connection& conn,
-                                                   std::string_view schema) {
+std::vector<std::string> release_dead_local_claims(db::Connection& conn, std::string_view schema) {
     std::vector<std::string> freed;
     try {
         db::Result r = conn.query(expand_schema(sql::k_read_live_claimants_sql, schema));

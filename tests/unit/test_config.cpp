@@ -564,6 +564,8 @@ TEST(ConfigExample, ShippedExampleIsValidAndUsesEveryTopLevelKey) {
     EXPECT_EQ(c.replicas[0].tables[1].exclude, (std::vector<std::string>{"email", "phone"}));
     ASSERT_TRUE(c.metrics.listen.has_value());
     EXPECT_EQ(c.metrics.listen->display(), "127.0.0.1:9187");
+    EXPECT_EQ(c.connections.source, 8);
+    EXPECT_EQ(c.connections.replica, 9);
 }
 
 TEST(ConfigFile, ProblemsCarryTheFileNameAndAnUnreadableFileIsAnIoError) {
@@ -629,6 +631,49 @@ TEST(ConfigMetrics, MalformedListenAddressIsNamedWithItsLocation) {
     EXPECT_EQ(
         problems_of(std::string(k_base) + "metrics: { port: 9187 }\n"),
         std::vector<std::string>{"sync.yaml:8:12: metrics.port: unknown key (expected listen)"});
+}
+
+// `connections`: what the daemon may hold to the source and to each replica, fitted to
+// `parallel` (config/budget.hpp). k_base has the drift scanner on and no sequences: beside the
+// workers the source needs the catalog check, the schema step and the drift scanner, and each
+// replica the claims heartbeat, the schema step (two) and the drift scanner.
+TEST(ConfigConnections, DefaultsAreEightEachOrWhatParallelNeedsWhenMore) {
+    Config c = config_of(k_base);
+    EXPECT_EQ(c.parallel, 4);
+    EXPECT_EQ(c.connections.source, 8);
+    EXPECT_EQ(c.connections.replica, 8);
+    c = config_of(std::string(k_base) + "parallel: 16\n");
+    EXPECT_EQ(c.parallel, 16);
+    EXPECT_EQ(c.connections.source, 19);
+    EXPECT_EQ(c.connections.replica, 20);
+}
+
+TEST(ConfigConnections, ABudgetAloneBoundsTheWorkers) {
+    Config c = config_of(std::string(k_base) + "connections: { source: 5 }\n");
+    EXPECT_EQ(c.connections.source, 5);
+    EXPECT_EQ(c.parallel, 2) << "5 less the catalog check, the schema step and the drift scanner";
+    EXPECT_EQ(c.connections.replica, 8);
+    c = config_of(std::string(k_base) + "connections: { source: 100, replica: 100 }\n");
+    EXPECT_EQ(c.parallel, 4) << "a budget is a bound, not a target";
+    c = config_of(std::string(k_base) + "drift: { interval: 0 }\nconnections: { source: 3 }\n");
+    EXPECT_EQ(c.parallel, 1) << "no drift scanner: one worker fits in 3";
+}
+
+TEST(ConfigConnections, ABudgetSmallerThanTheWorkIsAProblemAtItsPlace) {
+    EXPECT_EQ(problems_of(std::string(k_base) + "connections: { source: 3 }\n"),
+              std::vector<std::string>{
+                  "sync.yaml:8:24: connections.source: 3 is fewer than at least 1 worker needs: "
+                  "4 source connections (1 worker, the catalog check, the schema step, the drift "
+                  "scanner); raise it"});
+    EXPECT_EQ(problems_of(std::string(k_base) + "parallel: 16\nconnections:\n  replica: 8\n"),
+              std::vector<std::string>{
+                  "sync.yaml:10:12: connections.replica: 8 is fewer than parallel: 16 needs: 20 "
+                  "connections to each replica (16 workers, the claims heartbeat, the schema step "
+                  "(2), the drift scanner); raise it or lower parallel"});
+    EXPECT_EQ(problems_of(std::string(k_base) + "connections: { source: 0 }\n").size(), 1U);
+    EXPECT_EQ(problems_of(std::string(k_base) + "connections: { max: 9 }\n"),
+              std::vector<std::string>{
+                  "sync.yaml:8:16: connections.max: unknown key (expected source or replica)"});
 }
 
 }  // namespace

@@ -170,12 +170,22 @@ struct MetricsOptions {
     std::optional<ListenAddress> listen;  // unset: no listener
 };
 
+// `connections`: the most connections the daemon holds to the source and to each replica
+// (budget.hpp). After validation both are set: the user's values, or what the work needs
+// (at least k_default_connections).
+inline constexpr int k_default_connections = 8;
+struct ConnectionBudget {
+    int source = k_default_connections;
+    int replica = k_default_connections;
+};
+
 struct Config {
     std::string file;        // path as given, for messages
     std::string source_dsn;  // ${VAR} already expanded; never print it
     std::vector<ReplicaSpec> replicas;
     TableOptions defaults;
-    int parallel = 4;
+    int parallel = 4;  // without `parallel`: 4, or fewer when `connections` leaves less room
+    ConnectionBudget connections;
     SchemaChangePolicy schema_changes;
     DriftOptions drift;
     std::string state_schema = "_syncset";
