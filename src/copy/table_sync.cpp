@@ -55,7 +55,12 @@ bool TableSync::begin_cycle(db::Connection& replica) {
     const std::optional<std::string> previous = state::claim_table(
         replica, m_state_schema, m_plan.target_schema, m_plan.target_name, m_claim);
     if (!previous) {
-        return false;
+        if (!state::read_table_progress(replica, m_state_schema, m_plan.target_schema,
+                                        m_plan.target_name)) {
+            throw Error(ErrorCode::internal,
+                        "no state row for " + m_label + " on replica " + m_replica);
+        }
+        return false;  // another process holds it
     }
     if (!previous->empty() && *previous != m_claim.claimant) {
         log::info("table taken over: the claim of the process working it lapsed",
