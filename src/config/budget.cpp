@@ -23,14 +23,12 @@ ConnectionNeeds connection_needs(const Config& config, int workers) {
     const std::string worker_text =
         std::to_string(workers) + (workers == 1 ? " worker" : " workers");
     const bool drift = config.drift.interval.count() > 0;
+    // The sequence copier connects to the source once, and to each replica with sequences.
     bool any_sequences = false;
-    bool replica_sequences = false;
     for (const auto& replica : config.replicas) {
-        if (!replica.sequences.empty()) {
-            any_sequences = true;
-            replica_sequences = true;
-        }
+        any_sequences = any_sequences || !replica.sequences.empty();
     }
+    const bool replica_sequences = any_sequences;  // the replica that needs most has them
     add(needs.source, needs.source_parts, workers, worker_text);
     add(needs.source, needs.source_parts, 1, "the catalog check");
     add(needs.source, needs.source_parts, 1, "the schema step");

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "copy/copy_text.hpp"
+#include "db/session.hpp"
 #include "syncset/copy_sql.hpp"
 #include "syncset/db/connection.hpp"
 #include "syncset/db/copy_pipe.hpp"
@@ -52,15 +53,33 @@ TableSync::TableSync(std::string replica, std::string state_schema, plan::TableP
 
 bool TableSync::begin_cycle(db::Connection& replica) {
     m_loaded = false;
-    const std::optional<std::string> previous = state::claim_table(
+    m_refused_by_live_holder = false;
+    std::optional<std::string> previous = state::claim_table(
         replica, m_state_schema, m_plan.target_schema, m_plan.target_name, m_claim);
     if (!previous) {
-        if (!state::read_table_progress(replica, m_state_schema, m_plan.target_schema,
-                                        m_plan.target_name)) {
+        const std::optional<state::ClaimState> claim =
+            state::read_claim(replica, m_state_schema, m_plan.target_schema, m_plan.target_name);
+        if (!claim) {
             throw Error(ErrorCode::internal,
                         "no state row for " + m_label + " on replica " + m_replica);
         }
-        return false;  // another process holds it
+        if (!claim->lapsed) {
+            m_refused_by_live_holder = claim->holder != m_claim.claimant;
+            return false;  // another process holds it
+        }
+        // Free or lapsed, yet its row is locked: a batch of a process that lost the claim is
+        // still open (frozen or cut off mid-checkpoint). End it, then claim.
+        if (!end_lapsed_batches(replica)) {
+            return false;
+        }
+        for (int attempt = 0; attempt < 20 && !previous; ++attempt) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            previous = state::claim_table(replica, m_state_schema, m_plan.target_schema,
+                                          m_plan.target_name, m_claim);
+        }
+        if (!previous) {
+            return false;
+        }
     }
     if (!previous->empty() && *previous != m_claim.claimant) {
         log::info("table taken over: the claim of the process working it lapsed",
@@ -179,12 +198,51 @@ void TableSync::release(db::Connection& source) noexcept {
     }
 }
 
-void TableSync::begin_batch(db::Connection& replica) {
-    replica.begin();
-    if (!state::try_lock_table_batch(replica, m_state_schema, m_plan.target_schema,
-                                     m_plan.target_name)) {
-        throw Yielded{Yield::repair_running};
+bool TableSync::end_lapsed_batches(db::Connection& replica) {
+    const int ended = state::terminate_lapsed_batches(
+        replica, m_state_schema, m_plan.target_schema, m_plan.target_name,
+        db::application_name_for("replica:" + m_replica));
+    if (ended > 0) {
+        log::warn("ended the open batch of a syncset process that lost its claim",
+                  {{"replica", m_replica},
+                   {"source", m_source_name},
+                   {"target", m_target_name},
+                   {"sessions", ended}});
     }
+    return ended > 0;
+}
+
+void TableSync::begin_batch(db::Connection& replica) {
+    auto try_lock = [&] {
+        replica.begin();
+        if (state::try_lock_table_batch(replica, m_state_schema, m_plan.target_schema,
+                                        m_plan.target_name)) {
+            return true;
+        }
+        replica.rollback();
+        return false;
+    };
+    if (try_lock()) {
+        return;
+    }
+    // Held by a drift repair, or by a batch of a process that lost the claim to this one while
+    // frozen or cut off: that batch can never commit, but keeps the lock until it ends. Only
+    // the claim's holder ends it, so a process that lost the claim itself never ends the new
+    // holder's batch.
+    const std::optional<state::ClaimState> claim =
+        state::read_claim(replica, m_state_schema, m_plan.target_schema, m_plan.target_name);
+    if (!claim || claim->holder != m_claim.claimant) {
+        throw Yielded{Yield::claimed_elsewhere};
+    }
+    if (end_lapsed_batches(replica)) {
+        for (int attempt = 0; attempt < 20; ++attempt) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            if (try_lock()) {
+                return;
+            }
+        }
+    }
+    throw Yielded{Yield::repair_running};
 }
 
 void TableSync::ensure_stage(db::Connection& replica) {
@@ -499,7 +557,7 @@ bool TableSync::advance_sequence_cursor(db::Connection& source, db::Connection& 
         m_sequence.pop_safe(read_open_transactions(source), std::chrono::steady_clock::now());
     if (safe) {
         // No transaction was open during the last read: the position is final already.
-        replica.begin();
+        begin_batch(replica);
         m_progress.cursor = std::move(*safe);
         return commit_batch(replica, 0);
     }
@@ -601,7 +659,7 @@ StepResult TableSync::xmin_step(db::Connection& source, db::Connection& replica,
             // Nothing counted since the last full poll: no scan, the stored xmin stays (so the
             // next full poll reads from there), and the unchanged checkpoint is committed,
             // which marks the table's loop alive (last_success) for status, check and drift.
-            replica.begin();
+            begin_batch(replica);
             return StepResult{.caught_up = !commit_batch(replica, 0)};
         }
         m_xmin.start_xmin = read_snapshot_xmin(source);

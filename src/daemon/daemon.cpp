@@ -14,6 +14,7 @@
 #include "daemon/schedule.hpp"
 #include "daemon/sequence_loop.hpp"
 #include "syncset/catalog/read.hpp"
+#include "syncset/config/budget.hpp"
 #include "syncset/config/validate.hpp"
 #include "syncset/copy/table_sync.hpp"
 #include "syncset/daemon/schema_step.hpp"
@@ -52,6 +53,7 @@ extern "C" void on_signal(int signal_number) {
 // daemon's mutex; the job itself is touched only by the worker running it.
 struct Job {
     std::size_t replica = 0;
+    std::string replica_name;  // for threads that must not read the config (the heartbeat)
     std::unique_ptr<copy::TableSync> sync;
     std::shared_ptr<metrics::TableMetrics> metrics;  // the same object across re-plans
     std::shared_ptr<metrics::EndpointMetrics> replica_endpoint;
@@ -144,8 +146,9 @@ class Daemon {
         m_notifier.ready(status_text());
         m_ready = true;
         std::vector<std::thread> workers;
-        workers.reserve(static_cast<std::size_t>(m_config.parallel));
-        for (int i = 0; i < m_config.parallel; ++i) {
+        m_worker_count = m_config.parallel;
+        workers.reserve(static_cast<std::size_t>(m_worker_count));
+        for (int i = 0; i < m_worker_count; ++i) {
             workers.emplace_back([this] { work(); });
         }
         if (!m_once) {
@@ -154,7 +157,7 @@ class Daemon {
             workers.emplace_back([this] { scan_drift(); });
             m_sequences.start();  // its own thread and connections, like the drift scans
         }
-        workers.emplace_back([this] { keep_claims(); });
+        start_claim_keepers();
         supervise();
         m_notifier.stopping();
         {
@@ -162,7 +165,6 @@ class Daemon {
             m_finished = true;
         }
         m_wake.notify_all();
-        m_claims_wake.notify_all();
         for (auto& worker : workers) {
             worker.join();
         }
@@ -170,7 +172,15 @@ class Daemon {
         if (m_once && !m_signals.stop && !m_source_failed) {
             m_failed_replicas += m_sequences.copy_once();  // after the tables: the newest values
         }
-        release_claims();
+        // The heartbeats renew until no batch can commit any more, then give the claims up.
+        {
+            std::lock_guard lock(m_mutex);
+            m_claims_done = true;
+        }
+        m_claims_wake.notify_all();
+        for (auto& [name, keeper] : m_claim_keepers) {
+            keeper.join();
+        }
         std::lock_guard lock(m_mutex);
         return m_schedule.exit_status(m_signals.stop, m_source_failed, m_stopped_tables,
                                       m_failed_replicas);
@@ -250,11 +260,30 @@ class Daemon {
     void reload_config() {
         try {
             config::Config fresh = config::load_config_file(m_config.file);
+            // The worker threads were started for the first config: the new budget must hold
+            // them (and what the new config adds beside them), or it is refused.
+            const config::ConnectionNeeds needs = config::connection_needs(fresh, m_worker_count);
+            if (needs.source > fresh.connections.source ||
+                needs.replica > fresh.connections.replica) {
+                throw Error(ErrorCode::config,
+                            "the " + std::to_string(m_worker_count) + " running workers need " +
+                                std::to_string(needs.source) + " source connections and " +
+                                std::to_string(needs.replica) +
+                                " to each replica, more than connections allows (source " +
+                                std::to_string(fresh.connections.source) + ", replica " +
+                                std::to_string(fresh.connections.replica) +
+                                "); parallel and connections take effect at the next start");
+            }
+            if (fresh.parallel != m_worker_count) {
+                log::warn("parallel takes effect at the next start",
+                          {{"parallel", fresh.parallel}, {"running_workers", m_worker_count}});
+            }
             log::setup(fresh.log.level, fresh.log.format);
             pause_workers();
             m_config = std::move(fresh);
             m_catalog_conn.reset();  // source.dsn may have changed
             schema_step();
+            start_claim_keepers();  // for a replica the reload added
             resume_workers();
             log::info("configuration reloaded", {{"config", m_config.file}});
         } catch (const Error& e) {
@@ -423,6 +452,7 @@ class Daemon {
                     }
                     Job job;
                     job.replica = r;
+                    job.replica_name = replica.name;
                     job.sync = std::make_unique<copy::TableSync>(
                         replica.name, m_config.state_schema, std::move(table));
                     job.metrics = std::move(table_metrics);
@@ -469,59 +499,79 @@ class Daemon {
         m_claim_targets = std::move(claim_targets);
     }
 
-    // The claims heartbeat (state/claims.hpp): renews this process's claims on every replica
-    // several times per lease, so a batch longer than the lease keeps its table; never waits
-    // for a row lock. A replica that cannot be reached is tried again every 30 s (its claims
-    // lapse meanwhile, as they should: another process that reaches it may take them).
-    void keep_claims() {
+    // Starts a claims heartbeat for each replica that has none yet (at start, and after a
+    // reload that adds one). Main thread.
+    void start_claim_keepers() {
+        for (const auto& replica : m_config.replicas) {
+            if (!m_claim_keepers.contains(replica.name)) {
+                m_claim_keepers.emplace(
+                    replica.name, std::thread([this, name = replica.name] { keep_claims(name); }));
+            }
+        }
+    }
+
+    // A replica's claims heartbeat (state/claims.hpp), one thread per replica so a replica
+    // that hangs cannot let another's claims lapse: renews, several times per lease, the claims
+    // of the tables this process works there (a batch longer than the lease keeps its table),
+    // never waiting for a row lock. Claims of tables it no longer works (a failed cycle, a
+    // table gone from the plan, a paused replica) are not renewed and lapse. A replica that
+    // cannot be reached is tried again every 30 s. Once the workers have stopped, it gives the
+    // claims up, so another daemon takes the tables at its next poll, not after the lease.
+    void keep_claims(const std::string& replica) {
+        std::unique_ptr<db::Connection> conn;
+        std::string conn_dsn;
+        std::string state_schema;
+        Clock::time_point retry_at{};
         std::unique_lock lock(m_mutex);
-        while (!m_finished && !m_signals.stop) {
-            const std::vector<ClaimTarget> targets = m_claim_targets;
+        while (!m_claims_done) {
+            std::optional<ClaimTarget> target;
+            std::vector<std::string> schemas;
+            std::vector<std::string> names;
+            for (const auto& t : m_claim_targets) {
+                if (t.replica == replica) {
+                    target = t;
+                }
+            }
+            for (const Job& job : m_jobs) {
+                if (job.claimed && job.replica_name == replica) {
+                    schemas.push_back(job.sync->plan().target_schema);
+                    names.push_back(job.sync->plan().target_name);
+                }
+            }
             lock.unlock();
-            milliseconds shortest_lease{k_idle_claim_poll};
-            for (const auto& target : targets) {
-                shortest_lease = std::min(shortest_lease, target.claim.lease);
-                renew_claims(target);
+            milliseconds every{1000};
+            if (target) {
+                every = std::clamp(target->claim.lease / 4, milliseconds(200), milliseconds(5000));
+                try {
+                    if (conn && (!conn->is_ok() || conn_dsn != target->dsn)) {
+                        conn.reset();
+                    }
+                    if (!conn && Clock::now() >= retry_at) {
+                        retry_at = Clock::now() + std::chrono::seconds(30);
+                        conn = db::Connection::open(target->dsn, "replica:" + replica + ":claims");
+                        conn_dsn = target->dsn;
+                    }
+                    if (conn) {
+                        state_schema = target->state_schema;
+                        state::renew_claims(*conn, state_schema, target->claim, schemas, names);
+                    }
+                } catch (const Error& e) {
+                    conn.reset();
+                    log::warn("cannot renew this process's claims on the replica",
+                              {{"replica", replica}, {"error", e.what()}});
+                }
             }
-            const milliseconds every =
-                std::clamp(shortest_lease / 4, milliseconds(200), milliseconds(5000));
             lock.lock();
-            m_claims_wake.wait_for(lock, every, [this] { return m_finished || m_signals.stop; });
+            m_claims_wake.wait_for(lock, every, [this] { return m_claims_done; });
         }
-    }
-
-    void renew_claims(const ClaimTarget& target) {
-        ClaimConnection& held = m_claim_connections[target.replica];
+        lock.unlock();
         try {
-            if (!held.conn || !held.conn->is_ok()) {
-                if (Clock::now() < held.retry_at) {
-                    return;
-                }
-                held.retry_at = Clock::now() + std::chrono::seconds(30);
-                held.conn =
-                    db::Connection::open(target.dsn, "replica:" + target.replica + ":claims");
+            if (conn && conn->is_ok()) {
+                state::release_claims(*conn, state_schema, state::process_claimant());
             }
-            held.state_schema = target.state_schema;
-            state::renew_claims(*held.conn, target.state_schema, target.claim);
         } catch (const Error& e) {
-            held.conn.reset();
-            log::warn("cannot renew this process's claims on the replica",
-                      {{"replica", target.replica}, {"error", e.what()}});
-        }
-    }
-
-    // After the workers stopped: gives up this process's claims, so another daemon sharing a
-    // replica takes its tables at its next poll rather than once the lease lapses.
-    void release_claims() {
-        for (auto& [replica, held] : m_claim_connections) {
-            try {
-                if (held.conn && held.conn->is_ok()) {
-                    state::release_claims(*held.conn, held.state_schema, state::process_claimant());
-                }
-            } catch (const Error& e) {
-                log::warn("cannot give up this process's claims; they lapse",
-                          {{"replica", replica}, {"error", e.what()}});
-            }
+            log::warn("cannot give up this process's claims; they lapse",
+                      {{"replica", replica}, {"error", e.what()}});
         }
     }
 
@@ -591,8 +641,10 @@ class Daemon {
                             {"target", sync.target_name()}});
                 std::lock_guard lock(m_mutex);
                 job.claimed = false;
-                if (m_once) {
+                if (m_once && sync.refused_by_live_holder()) {
                     leave_to_its_holder(index, job);
+                } else if (m_once) {
+                    job.refused_since.reset();  // free or lapsed, only locked: try again
                 }
                 m_schedule.deferred(index, Clock::now(), poll);
                 return;
@@ -698,6 +750,8 @@ class Daemon {
             std::lock_guard lock(m_mutex);
             delay = m_schedule.failed(index, Clock::now(), e,
                                       std::uniform_real_distribution<double>(0, 1)(random));
+            // Not renewed while it waits: a peer that can copy the table may take it.
+            m_jobs[index].claimed = false;
             message = m_schedule.failure_message(index);
         }
         record_error(job, connections.replicas[job.replica], e.retryable(), message);
@@ -871,14 +925,10 @@ class Daemon {
     std::condition_variable m_wake;
     std::condition_variable m_claims_wake;
     std::vector<Job> m_jobs;
-    std::vector<ClaimTarget> m_claim_targets;  // under m_mutex
-    struct ClaimConnection {
-        std::unique_ptr<db::Connection> conn;
-        std::string state_schema;  // where its claims were last renewed
-        Clock::time_point retry_at{};
-    };
-    // The heartbeat's, then (once it stopped) the main thread's.
-    std::map<std::string, ClaimConnection> m_claim_connections;
+    std::vector<ClaimTarget> m_claim_targets;            // under m_mutex
+    bool m_claims_done = false;                          // under m_mutex: the heartbeats stop
+    int m_worker_count = 0;                              // copy worker threads started; main thread
+    std::map<std::string, std::thread> m_claim_keepers;  // by replica name; main thread
     bool m_paused = false;
     bool m_finished = false;
     int m_active = 0;

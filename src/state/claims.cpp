@@ -27,12 +27,21 @@ std::string interval(std::chrono::milliseconds ms) {
 
 constexpr std::string_view k_pid_marker = " pid ";
 
+// The host, and the pid namespace when it can be read (`vm#4026531836`): two containers that
+// share a host name but not their pids must not take each other's pids for their own.
 std::string host_name() {
     std::array<char, 256> host{};
-    if (gethostname(host.data(), host.size() - 1) != 0 || host[0] == '\0') {
-        return "unknown-host";
+    std::string name = "unknown-host";
+    if (gethostname(host.data(), host.size() - 1) == 0 && host[0] != '\0') {
+        name = host.data();
     }
-    return host.data();
+    std::array<char, 64> ns{};
+    const ssize_t n = readlink("/proc/self/ns/pid", ns.data(), ns.size() - 1);
+    const std::string_view link(ns.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
+    if (link.starts_with("pid:[") && link.ends_with("]")) {
+        name += "#" + std::string(link.substr(5, link.size() - 6));
+    }
+    return name;
 }
 
 std::string make_claimant() {
@@ -90,10 +99,45 @@ std::optional<std::string> claim_table(db::Connection& conn, std::string_view sc
     }
 }
 
-std::int64_t renew_claims(db::Connection& conn, std::string_view schema, const Claim& claim) {
+std::optional<ClaimState> read_claim(db::Connection& conn, std::string_view schema,
+                                     std::string_view target_schema, std::string_view target_name) {
     try {
-        db::Result r = conn.exec_params(expand_schema(sql::k_renew_claims_sql, schema),
-                                        {claim.claimant, interval(claim.lease)});
+        db::Result r = conn.exec_params(expand_schema(sql::k_read_claim_sql, schema),
+                                        {std::string(target_schema), std::string(target_name)});
+        if (r.rows() == 0) {
+            return std::nullopt;
+        }
+        return ClaimState{std::string(r.value(0, 0)), r.value(0, 1) == "true"};
+    } catch (const Error& e) {
+        throw e.with_context("metadata schema " + std::string(schema));
+    }
+}
+
+int terminate_lapsed_batches(db::Connection& conn, std::string_view schema,
+                             std::string_view target_schema, std::string_view target_name,
+                             std::string_view worker_application_name) {
+    try {
+        db::Result r =
+            conn.exec_params(sql::k_terminate_lapsed_batches_sql,
+                             {std::string(schema), std::string(target_schema),
+                              std::string(target_name), std::string(worker_application_name)});
+        return static_cast<int>(parse_int64(r.value(0, 0)));
+    } catch (const Error& e) {
+        if (e.retryable()) {
+            throw;
+        }
+        return 0;  // not allowed to signal them (another role): they end with their sessions
+    }
+}
+
+std::int64_t renew_claims(db::Connection& conn, std::string_view schema, const Claim& claim,
+                          const std::vector<std::string>& target_schemas,
+                          const std::vector<std::string>& target_names) {
+    try {
+        db::Result r =
+            conn.exec_params(expand_schema(sql::k_renew_claims_sql, schema),
+                             {claim.claimant, interval(claim.lease),
+                              build_text_array(target_schemas), build_text_array(target_names)});
         return parse_int64(r.value(0, 0));
     } catch (const Error& e) {
         throw e.with_context("metadata schema " + std::string(schema));
@@ -116,7 +160,12 @@ std::vector<std::string> release_dead_local_claims(db::Connection& conn, std::st
         for (int i = 0; i < r.rows(); ++i) {
             std::string claimant(r.value(i, 0));
             const auto id = parse_claimant(claimant);
-            if (id && id->host == host && process_gone(id->pid)) {
+            // Gone: its pid is not running here, or is this process (a restart that got the
+            // same pid, as pid 1 of a container does) under another name.
+            const bool gone =
+                id && id->host == host &&
+                (process_gone(id->pid) || (id->pid == getpid() && claimant != process_claimant()));
+            if (gone) {
                 release_claims(conn, schema, claimant);
                 freed.push_back(std::move(claimant));
             }

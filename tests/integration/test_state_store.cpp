@@ -635,13 +635,17 @@ TEST_F(StateStore, OnlyTheClaimHolderCheckpointsAndALapsedClaimIsTakenOver) {
               Checkpoint::written);
     EXPECT_EQ(claim_table(*a, k_default_schema, "public", "orders", claim_a), std::nullopt)
         << "b's checkpoint holds the row";
-    EXPECT_EQ(renew_claims(*a, k_default_schema, claim_b), 0);
+    const std::vector<std::string> schemas{"public"};
+    const std::vector<std::string> names{"orders"};
+    EXPECT_EQ(renew_claims(*a, k_default_schema, claim_b, schemas, names), 0);
     b->commit();
     EXPECT_EQ(claim_table(*a, k_default_schema, "public", "orders", claim_a), std::nullopt)
         << "b's checkpoint renewed its claim";
     // The heartbeat keeps a claim alive between checkpoints.
     exec_replica("UPDATE _syncset.tables SET claimed_until = clock_timestamp() + interval '1s'");
-    EXPECT_EQ(renew_claims(*a, k_default_schema, claim_b), 1);
+    EXPECT_EQ(renew_claims(*a, k_default_schema, claim_b, {}, {}), 0)
+        << "only the tables the process works are renewed";
+    EXPECT_EQ(renew_claims(*a, k_default_schema, claim_b, schemas, names), 1);
     EXPECT_EQ(query_value(Server::replica,
                           "SELECT claimed_until > clock_timestamp() + "
                           "interval '50 seconds' FROM _syncset.tables"),

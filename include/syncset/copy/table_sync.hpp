@@ -67,6 +67,9 @@ class TableSync {
     // The stored progress as of the last committed batch (or begin_cycle). The thread running
     // the table only.
     const state::Progress& progress() const noexcept { return m_progress; }
+    // After begin_cycle returned false: whether a live claim of another process refused it
+    // (false when the row was only locked for a moment).
+    bool refused_by_live_holder() const noexcept { return m_refused_by_live_holder; }
     // Any thread, lock-free: the snapshot under way as of its last committed chunk (rows done,
     // estimated total), or nullopt when none is (or its estimate is not read yet).
     std::optional<std::pair<std::int64_t, std::int64_t>> snapshot_figures() const noexcept;
@@ -106,9 +109,15 @@ class TableSync {
     // An xmin poll's first step: whether it scans (the counters are read first).
     XminScan choose_scan(db::Connection& source);
     void ensure_stage(db::Connection& replica);
-    // Opens a batch's replica transaction holding the table's batch lock; yields (throws the
-    // private Yielded, turned into a StepResult by step) while a drift repair holds it.
+    // Opens a replica transaction that will write the table (rows or checkpoint), holding the
+    // table's batch lock; yields (throws the private Yielded, turned into a StepResult by
+    // step) while a drift repair holds it, or when this process no longer holds the claim.
+    // Every transaction that writes the state row holds the lock, so a frozen process's open
+    // one can be found, and ended, by the claim's holder (end_lapsed_batches).
     void begin_batch(db::Connection& replica);
+    // Ends other copy workers' batches still open on the table (state/claims.hpp); true when
+    // there were some.
+    bool end_lapsed_batches(db::Connection& replica);
     // Rows the snapshot under way will copy: the planner's estimate, or an exact count when
     // that is small or unknown.
     std::int64_t estimate_rows(db::Connection& source);
@@ -131,6 +140,7 @@ class TableSync {
     std::string m_target_name;
     std::string m_label;
     state::Claim m_claim;  // this process's, with the table's lease
+    bool m_refused_by_live_holder = false;
     state::Progress m_progress;
     bool m_loaded = false;
 

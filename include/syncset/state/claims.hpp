@@ -54,9 +54,29 @@ std::optional<std::string> claim_table(db::Connection& conn, std::string_view sc
                                        std::string_view target_schema, std::string_view target_name,
                                        const Claim& claim);
 
-// Extends every claim of `claim.claimant` to now plus its lease (never shortens one); rows being
-// checkpointed at that moment are skipped (the checkpoint renews them). Returns how many.
-std::int64_t renew_claims(db::Connection& conn, std::string_view schema, const Claim& claim);
+// A table's claim as stored: its holder ("" for none) and whether it has lapsed (or is free).
+// nullopt when the table has no state row.
+struct ClaimState {
+    std::string holder;
+    bool lapsed = true;
+};
+std::optional<ClaimState> read_claim(db::Connection& conn, std::string_view schema,
+                                     std::string_view target_schema, std::string_view target_name);
+
+// For the holder of a table's claim (or a process that found it lapsed): terminates other copy
+// worker sessions (application_name `worker_application_name`) whose batch still holds the
+// table's batch lock, i.e. batches of processes that lost the claim while frozen or cut off.
+// Returns how many; 0, logging nothing, when this role may not terminate them.
+int terminate_lapsed_batches(db::Connection& conn, std::string_view schema,
+                             std::string_view target_schema, std::string_view target_name,
+                             std::string_view worker_application_name);
+
+// Extends the claims of `claim.claimant` on the tables it works (`target_schemas[i]`.
+// `target_names[i]`) to now plus its lease (never shortens one); rows being checkpointed at
+// that moment are skipped (the checkpoint renews them). Returns how many.
+std::int64_t renew_claims(db::Connection& conn, std::string_view schema, const Claim& claim,
+                          const std::vector<std::string>& target_schemas,
+                          const std::vector<std::string>& target_names);
 
 // Gives up every claim of `claimant`: for a process stopping cleanly.
 void release_claims(db::Connection& conn, std::string_view schema, std::string_view claimant);

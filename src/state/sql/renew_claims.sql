@@ -1,11 +1,15 @@
--- A process's heartbeat: every claim held by $1 runs at least until now plus $2 (an interval).
--- Rows another transaction has locked (the holder's own checkpoint, which renews the claim
--- itself) are left, so the heartbeat never waits. Returns the number of claims renewed.
+-- A process's heartbeat: its claims on the tables it works, target schemas $3 and names $4
+-- (text arrays, pairwise), run at least until now plus $2 (an interval). Claims of $1 on other
+-- tables (gone from its plan, or waiting after a failure) are left to lapse. Rows another
+-- transaction has locked (the holder's own checkpoint, which renews the claim itself) are
+-- left, so the heartbeat never waits. Returns the number of claims renewed.
 WITH held AS MATERIALIZED (
-    SELECT target_schema, target_name
-    FROM :"schema".tables
-    WHERE claimed_by = $1
-    FOR UPDATE SKIP LOCKED
+    SELECT t.target_schema, t.target_name
+    FROM :"schema".tables AS t
+    JOIN unnest($3::text[], $4::text[]) AS w (target_schema, target_name)
+      ON w.target_schema = t.target_schema AND w.target_name = t.target_name
+    WHERE t.claimed_by = $1
+    FOR UPDATE OF t SKIP LOCKED
 ), renewed AS (
     UPDATE :"schema".tables AS t
     SET claimed_until = GREATEST(t.claimed_until, clock_timestamp() + $2::interval)
