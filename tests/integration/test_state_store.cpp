@@ -609,8 +609,11 @@ TEST_F(StateStore, OnlyTheClaimHolderCheckpointsAndALapsedClaimIsTakenOver) {
         << "nobody held it";
     EXPECT_EQ(claim_table(*b, k_default_schema, "public", "orders", claim_b), std::nullopt)
         << "a holds it";
+    const std::string version = query_value(Server::replica, "SELECT xmin FROM _syncset.tables");
     EXPECT_EQ(claim_table(*a, k_default_schema, "public", "orders", claim_a), std::string("a"))
-        << "a renews its own claim";
+        << "a confirms its own claim";
+    EXPECT_EQ(query_value(Server::replica, "SELECT xmin FROM _syncset.tables"), version)
+        << "a claim with most of its lease left is confirmed without writing the row";
     EXPECT_EQ(checkpoint(*b, claim_b), Checkpoint::claim_lost);
     EXPECT_EQ(checkpoint(*a, claim_a), Checkpoint::written);
 
