@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <future>
 #include <csignal>
 #include <map>
 #include <memory>
@@ -402,12 +403,25 @@ class Daemon {
         }
         std::vector<Job> jobs;
         std::vector<SequenceReplica> sequences;
+        // Every replica's schema step at once, each on its own connections: with many tables
+        // a step is thousands of round trips, and one replica need not wait for another.
+        std::vector<std::future<ReplicaOutcome>> steps;
+        for (const auto& replica : m_config.replicas) {
+            steps.push_back(std::async(std::launch::async, [this, &replica, &source] {
+                return apply_schema_step(m_config, replica, source.catalog);
+            }));
+        }
         for (std::size_t r = 0; r < m_config.replicas.size(); ++r) {
             const auto& replica = m_config.replicas[r];
             const auto endpoint = m_registry.replica(replica.name);
-            alive();  // each replica may wait for a connection and for locks (10 s each)
+            // Each step may wait for a connection and for locks (10 s each): the loop is at
+            // work meanwhile, for the watchdog and /healthz.
+            while (steps[r].wait_for(milliseconds(200)) != std::future_status::ready) {
+                alive();
+            }
+            alive();
             try {
-                ReplicaOutcome outcome = apply_schema_step(m_config, replica, source.catalog);
+                ReplicaOutcome outcome = steps[r].get();
                 endpoint->up = Up::up;
                 endpoint->paused = !outcome.plan.problems.empty();
                 if (!outcome.plan.problems.empty()) {
