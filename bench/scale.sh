@@ -131,19 +131,19 @@ free_port() {
 daemon_dsn() { echo "host=127.0.0.1 port=$1 user=$role password=$role_password dbname=$2"; }
 rep_db() { echo "r$1"; }
 
-# "caught_up total drift_checked" over every replica database (0 for one without its metadata yet).
+# "caught_up total drift_checked" over every replica database (0 for one without its metadata
+# yet), from one psql (\connect to each): the script's own load stays small beside the daemon's.
 replica_progress() {
-    local i line c=0 t=0 d=0 a b e
+    local i
     for ((i = 1; i <= replicas; i++)); do
-        line=$(pq_value "$(dsn_at "$rep_port" "$(rep_db "$i")")" \
-            "select count(*) filter (where phase = 'incremental' and pending = 'none'
-                                       and last_success is not null),
-                    count(*), count(drift_checked_at)
-             from _syncset.tables" 2>/dev/null) || line="0 0 0"
-        read -r a b e <<<"$line"
-        c=$((c + a)) t=$((t + b)) d=$((d + e))
-    done
-    echo "$c $t $d"
+        echo "\\connect $(rep_db "$i")"
+        echo "select count(*) filter (where phase = 'incremental' and pending = 'none'
+                                        and last_success is not null),
+                     count(*), count(drift_checked_at)
+              from _syncset.tables;"
+    done | PGOPTIONS=$psql_options timeout --foreground 60 psql -X -q -At -F ' ' -v ON_ERROR_STOP=0 \
+        "$(dsn_at "$rep_port" postgres)" 2>/dev/null |
+        awk 'NF == 3 { c += $1; t += $2; d += $3 } END { print c + 0, t + 0, d + 0 }'
 }
 
 # One line of the sampler: "epoch source_conns max_conns_of_one_replica_db replica_conns_total
@@ -194,7 +194,7 @@ pgss_totals() {
 pgss_top() {
     local port=$1 db=$2 key=$3 n=$4
     pq "$(dsn_at "$port" "$db")" -At -F ' | ' -c \
-        "select sum(calls), sum(rows),
+        "select sum(calls), sum(rows), sum(shared_blks_hit + shared_blks_read), round(sum(total_exec_time)),
                 left(regexp_replace(regexp_replace(regexp_replace(regexp_replace(query,
                      '--[^\n]*', '', 'g'), '\s+', ' ', 'g'), '(s|big)_[0-9]+', '\1_N', 'g'),
                      '''[^'']*''', '?', 'g'), 140) q
@@ -506,7 +506,48 @@ t_drift_to=$(now)
 drift_s=$(seconds_between "$t_drift_from" "$t_drift_to")
 log "first drift pass: $drift_done of $pairs pairs scanned in $drift_s s"
 
-# `syncset status`, text and JSON, while the daemon runs: three of each, the median.
+# The idle window: nothing writes to the source for IDLE_ROUNDS poll intervals.
+idle_s=$(awk -v r="$idle_rounds" -v p="$poll_ms" 'BEGIN { printf "%.3f", r * p / 1000 }')
+log "idle window: $idle_s s ($idle_rounds poll intervals)"
+drift_lines0=$(grep -c '"drift scan started"' "$daemon_log" || true)
+if ((have_pgss)); then
+    pq_value "$src_dsn" "select pg_stat_statements_reset()" >/dev/null
+    pq_value "$(dsn_at "$rep_port" postgres)" "select pg_stat_statements_reset()" >/dev/null
+fi
+read -r ret0 fet0 xact0 utup0 < <(source_counters)
+t_idle_from=$(now)
+sleep "$idle_s"
+t_idle_to=$(now)
+read -r ret1 fet1 xact1 utup1 < <(source_counters)
+drift_lines1=$(grep -c '"drift scan started"' "$daemon_log" || true)
+pgss_src="n/a n/a n/a n/a" pgss_rep="n/a n/a n/a n/a" idle_polls=n/a
+if ((have_pgss)); then
+    pgss_src=$(pgss_totals "$src_port" bench)
+    pgss_rep=$(pgss_totals "$rep_port" postgres)
+    pgss_top "$src_port" bench calls 8 >"$work/top_source_calls.txt"
+    pgss_top "$src_port" bench rows 5 >"$work/top_source_rows.txt"
+    pgss_top "$rep_port" postgres calls 8 >"$work/top_replica_calls.txt"
+    pgss_top "$src_port" bench "shared_blks_hit + shared_blks_read" 5 >"$work/top_source_blocks.txt"
+    pgss_top "$rep_port" postgres "shared_blks_hit + shared_blks_read" 5 >"$work/top_replica_blocks.txt"
+    # Table polls in the window: every poll of a time cursor first reads its safe bound.
+    idle_polls=$(pq_value "$src_dsn" "select coalesce(sum(calls), 0) from pg_stat_statements
+                                      where userid = '$role'::regrole and query like '%pg_has_role(current_user%'")
+fi
+connection_breakdown >"$work/connections.txt"
+# The state table every poll reads and writes, on the first replica: its size and churn.
+state_table=$(pq_value "$(dsn_at "$rep_port" "$(rep_db 1)")" \
+    "select format('%s live, %s dead rows, %s updates (%s HOT), %s', n_live_tup, n_dead_tup, n_tup_upd,
+                   n_tup_hot_upd, pg_size_pretty(pg_total_relation_size(relid)))
+     from pg_stat_user_tables where schemaname = '_syncset' and relname = 'tables'")
+rss_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$daemon_pid/status")
+hwm_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$daemon_pid/status")
+threads=$(awk '/^Threads:/ { print $2 }' "/proc/$daemon_pid/status")
+cpu_ticks=$(awk '{ print $14 + $15 }' "/proc/$daemon_pid/stat")
+cpu_s=$(awk -v t="$cpu_ticks" -v h="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / h }')
+
+# `syncset status`, text and JSON, while the daemon runs: three of each, the median. After the
+# idle window and the steady-state samples: its own connections are named syncset/replica:NAME.
+t_status_from=$(now)
 status_text_s=() status_json_s=()
 for _ in 1 2 3; do
     t0=$(now)
@@ -523,35 +564,6 @@ status_text=$(median3 "${status_text_s[@]}")
 status_json=$(median3 "${status_json_s[@]}")
 status_entries=$(jq '[.. | objects | select(has("phase"))] | length' "$work/status.json" 2>/dev/null || echo "?")
 log "status: text $status_text s, json $status_json s, $status_entries entries"
-
-# The idle window: nothing writes to the source for IDLE_ROUNDS poll intervals.
-idle_s=$(awk -v r="$idle_rounds" -v p="$poll_ms" 'BEGIN { printf "%.3f", r * p / 1000 }')
-log "idle window: $idle_s s ($idle_rounds poll intervals)"
-drift_lines0=$(grep -c '"drift scan started"' "$daemon_log" || true)
-if ((have_pgss)); then
-    pq_value "$src_dsn" "select pg_stat_statements_reset()" >/dev/null
-    pq_value "$(dsn_at "$rep_port" postgres)" "select pg_stat_statements_reset()" >/dev/null
-fi
-read -r ret0 fet0 xact0 utup0 < <(source_counters)
-t_idle_from=$(now)
-sleep "$idle_s"
-t_idle_to=$(now)
-read -r ret1 fet1 xact1 utup1 < <(source_counters)
-drift_lines1=$(grep -c '"drift scan started"' "$daemon_log" || true)
-pgss_src="n/a n/a n/a n/a" pgss_rep="n/a n/a n/a n/a"
-if ((have_pgss)); then
-    pgss_src=$(pgss_totals "$src_port" bench)
-    pgss_rep=$(pgss_totals "$rep_port" postgres)
-    pgss_top "$src_port" bench calls 8 >"$work/top_source_calls.txt"
-    pgss_top "$src_port" bench rows 5 >"$work/top_source_rows.txt"
-    pgss_top "$rep_port" postgres calls 8 >"$work/top_replica_calls.txt"
-fi
-connection_breakdown >"$work/connections.txt"
-rss_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$daemon_pid/status")
-hwm_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$daemon_pid/status")
-threads=$(awk '/^Threads:/ { print $2 }' "/proc/$daemon_pid/status")
-cpu_ticks=$(awk '{ print $14 + $15 }' "/proc/$daemon_pid/stat")
-cpu_s=$(awk -v t="$cpu_ticks" -v h="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / h }')
 
 stop_pid "$sampler_pid" TERM
 sampler_pid=""
@@ -583,12 +595,12 @@ read -r src_calls src_rows src_blocks _ <<<"$pgss_src"
 read -r rep_calls rep_rows rep_blocks _ <<<"$pgss_rep"
 src_conn_sync=$(sample_max 2 "$t_ready" "$t_synced")
 rep_conn_sync=$(sample_max 3 "$t_ready" "$t_synced")
-src_conn_steady=$(sample_max 2 "$t_synced" "$t_idle_to")
-rep_conn_steady=$(sample_max 3 "$t_synced" "$t_idle_to")
-rep_conn_total=$(sample_max 4 "$t_synced" "$t_idle_to")
+src_conn_steady=$(sample_max 2 "$t_synced" "$t_status_from")
+rep_conn_steady=$(sample_max 3 "$t_synced" "$t_status_from")
+rep_conn_total=$(sample_max 4 "$t_synced" "$t_status_from")
 src_conn_idle=$(sample_max 2 "$t_idle_from" "$t_idle_to")
 rep_conn_idle=$(sample_max 3 "$t_idle_from" "$t_idle_to")
-steady_samples=$(sample_count "$t_synced" "$t_idle_to")
+steady_samples=$(sample_count "$t_synced" "$t_status_from")
 rss_sync_kb=$(sample_max 5 "$t_start" "$t_synced")
 pipe_mean=0
 if ((${#pipe_s[@]} > 0)); then
@@ -600,6 +612,9 @@ large_mb=$(pq_value "$src_dsn" "select round(sum(pg_table_size(c.oid)) / 1048576
 small_mb=$(pq_value "$src_dsn" "select round(sum(pg_table_size(c.oid)) / 1048576.0) from pg_class c
                                 where c.relname like 's\\_%' and c.relkind = 'r'")
 
+# Per table poll: the polls counted in the window, else one per pair a round.
+poll_div=$((idle_rounds * pairs))
+[[ $idle_polls =~ ^[0-9]+$ ]] && ((idle_polls > 0)) && poll_div=$idle_polls
 conn_note="parallel $parallel, no connections.* keys in this build"
 ((have_conn_keys)) && conn_note="connections.source $conn_source, connections.replica $conn_replica, parallel $parallel"
 row() { printf '%-48s %-22s %-14s %s\n' "$@"; }
@@ -627,30 +642,40 @@ row() { printf '%-48s %-22s %-14s %s\n' "$@"; }
     row "status, text ($pairs entries, median of 3)" "$status_text s" "<= $target_status_s s" "$(pass_over "$status_text" "$target_status_s")"
     row "status --json ($status_entries entries)" "$status_json s" "<= $target_status_s s" "$(pass_over "$status_json" "$target_status_s")"
     echo
-    echo "idle round (no writes; $idle_rounds poll intervals = $idle_s s; drift scans started in it: $((drift_lines1 - drift_lines0))):"
-    row "  per round" "source" "per pair" "replica (all dbs)"
-    row "  statements (pg_stat_statements calls)" "$(per "$src_calls" "$idle_rounds")" "$(per "$src_calls" "$((idle_rounds * pairs))")" "$(per "$rep_calls" "$idle_rounds") ($(per "$rep_calls" "$((idle_rounds * pairs))") a pair)"
-    row "  rows returned (pg_stat_statements rows)" "$(per "$src_rows" "$idle_rounds")" "$(per "$src_rows" "$((idle_rounds * pairs))")" "$(per "$rep_rows" "$idle_rounds") ($(per "$rep_rows" "$((idle_rounds * pairs))") a pair)"
-    row "  buffers hit+read (pg_stat_statements)" "$(per "$src_blocks" "$idle_rounds")" "$(per "$src_blocks" "$((idle_rounds * pairs))")" "$(per "$rep_blocks" "$idle_rounds") ($(per "$rep_blocks" "$((idle_rounds * pairs))") a pair)"
-    row "  source exec time ms (pg_stat_statements)" "$(per "$pss_exec" "$idle_rounds")" "$(per "$pss_exec" "$((idle_rounds * pairs))")" ""
-    row "  user-table tuples read (pg_stat_user_tables)" "$(per "$((utup1 - utup0))" "$idle_rounds")" "$(per "$((utup1 - utup0))" "$((idle_rounds * pairs))")" ""
+    echo "idle window (no writes; $idle_rounds poll intervals = $idle_s s; drift scans started in it: $((drift_lines1 - drift_lines0))):"
+    if [[ $idle_polls =~ ^[0-9]+$ ]] && ((idle_polls > 0)); then
+        echo "  table polls in the window (counted as safe-bound reads): $idle_polls; $idle_rounds rounds would be $((idle_rounds * pairs));" \
+            "one round of all $pairs pairs took about $(awk -v w="$idle_s" -v n="$idle_polls" -v p="$pairs" \
+                'BEGIN { printf "%.1f", w * p / n }') s (poll_interval $poll_interval)"
+    fi
+    row "  per poll_interval of wall time / per table poll" "source" "per table poll" "replica (all dbs)"
+    row "  statements (pg_stat_statements calls)" "$(per "$src_calls" "$idle_rounds")" "$(per "$src_calls" "$poll_div")" "$(per "$rep_calls" "$idle_rounds") ($(per "$rep_calls" "$poll_div") a pair)"
+    row "  rows returned (pg_stat_statements rows)" "$(per "$src_rows" "$idle_rounds")" "$(per "$src_rows" "$poll_div")" "$(per "$rep_rows" "$idle_rounds") ($(per "$rep_rows" "$poll_div") a pair)"
+    row "  buffers hit+read (pg_stat_statements)" "$(per "$src_blocks" "$idle_rounds")" "$(per "$src_blocks" "$poll_div")" "$(per "$rep_blocks" "$idle_rounds") ($(per "$rep_blocks" "$poll_div") a pair)"
+    row "  source exec time ms (pg_stat_statements)" "$(per "$pss_exec" "$idle_rounds")" "$(per "$pss_exec" "$poll_div")" ""
+    row "  user-table tuples read (pg_stat_user_tables)" "$(per "$((utup1 - utup0))" "$idle_rounds")" "$(per "$((utup1 - utup0))" "$poll_div")" ""
     row "  tup_returned / tup_fetched (pg_stat_database)" "$(per "$((ret1 - ret0))" "$idle_rounds") / $(per "$((fet1 - fet0))" "$idle_rounds")" "" ""
-    row "  source transactions (xact_commit)" "$(per "$((xact1 - xact0))" "$idle_rounds")" "$(per "$((xact1 - xact0))" "$((idle_rounds * pairs))")" ""
+    row "  source transactions (xact_commit)" "$(per "$((xact1 - xact0))" "$idle_rounds")" "$(per "$((xact1 - xact0))" "$poll_div")" ""
     echo
     echo "more:"
     echo "  ready -> all caught up: $sync_after_ready_s s; psql pipe samples: ${pipe_s[*]:-none} s (before and after syncset)"
     echo "  from the daemon's log: start -> first 'schema change' (catalogs read, plan) $log_plan_s s; -> first 'snapshot started' $log_schema_s s; last 'snapshot done' at $log_snap_s s"
     echo "  first drift pass: $drift_done of $pairs pairs scanned $drift_s s after catch-up (waited at most $drift_wait s)"
     echo "  daemon at the end: $threads threads, CPU $cpu_s s (user + system) since start"
+    echo "  _syncset.tables of $(rep_db 1) after the idle window: $state_table"
     echo "  connections after the idle window (server, database, application_name, count):"
     sed 's/^/    /' "$work/connections.txt"
     if ((have_pgss)); then
-        echo "  source statements in the idle window, top by calls (calls | rows | query, tables folded):"
+        echo "  source statements in the idle window, top by calls (calls | rows | buffers | exec ms | query, tables folded):"
         sed 's/^/    /' "$work/top_source_calls.txt"
         echo "  source statements in the idle window, top by rows:"
         sed 's/^/    /' "$work/top_source_rows.txt"
+        echo "  source statements in the idle window, top by buffers:"
+        sed 's/^/    /' "$work/top_source_blocks.txt"
         echo "  replica statements in the idle window, top by calls:"
         sed 's/^/    /' "$work/top_replica_calls.txt"
+        echo "  replica statements in the idle window, top by buffers:"
+        sed 's/^/    /' "$work/top_replica_blocks.txt"
     else
         echo "  (pg_stat_statements could not be loaded: statement figures are n/a)"
     fi
