@@ -65,6 +65,7 @@ bool TableSync::begin_cycle(db::Connection& replica) {
         }
         if (!claim->lapsed) {
             m_refused_by_live_holder = claim->holder != m_claim.claimant;
+            m_refusal_left = claim->left;
             return false;  // another process holds it
         }
         // Free or lapsed, yet its row is locked: a batch of a process that lost the claim is

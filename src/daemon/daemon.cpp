@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <future>
 #include <csignal>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -660,7 +660,14 @@ class Daemon {
                 } else if (m_once) {
                     job.refused_since.reset();  // free or lapsed, only locked: try again
                 }
-                m_schedule.deferred(index, Clock::now(), poll);
+                // Tried again when the holder's claim would lapse, if that is before the next
+                // poll: a dead holder's table is taken over as soon as its lease allows.
+                milliseconds retry = poll;
+                if (sync.refused_by_live_holder()) {
+                    retry =
+                        std::clamp(sync.refusal_left() + milliseconds(20), milliseconds(20), poll);
+                }
+                m_schedule.deferred(index, Clock::now(), retry);
                 return;
             }
             {

@@ -107,7 +107,9 @@ std::optional<ClaimState> read_claim(db::Connection& conn, std::string_view sche
         if (r.rows() == 0) {
             return std::nullopt;
         }
-        return ClaimState{std::string(r.value(0, 0)), r.value(0, 1) == "true"};
+        return ClaimState{
+            std::string(r.value(0, 0)), r.value(0, 1) == "true",
+            std::chrono::milliseconds(r.is_null(0, 2) ? 0 : parse_int64(r.value(0, 2)))};
     } catch (const Error& e) {
         throw e.with_context("metadata schema " + std::string(schema));
     }

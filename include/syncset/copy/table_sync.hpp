@@ -68,8 +68,9 @@ class TableSync {
     // the table only.
     const state::Progress& progress() const noexcept { return m_progress; }
     // After begin_cycle returned false: whether a live claim of another process refused it
-    // (false when the row was only locked for a moment).
+    // (false when the row was only locked for a moment), and how long that claim has left.
     bool refused_by_live_holder() const noexcept { return m_refused_by_live_holder; }
+    std::chrono::milliseconds refusal_left() const noexcept { return m_refusal_left; }
     // Any thread, lock-free: the snapshot under way as of its last committed chunk (rows done,
     // estimated total), or nullopt when none is (or its estimate is not read yet).
     std::optional<std::pair<std::int64_t, std::int64_t>> snapshot_figures() const noexcept;
@@ -141,6 +142,7 @@ class TableSync {
     std::string m_label;
     state::Claim m_claim;  // this process's, with the table's lease
     bool m_refused_by_live_holder = false;
+    std::chrono::milliseconds m_refusal_left{0};
     state::Progress m_progress;
     bool m_loaded = false;
 

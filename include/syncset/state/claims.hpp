@@ -59,6 +59,7 @@ std::optional<std::string> claim_table(db::Connection& conn, std::string_view sc
 struct ClaimState {
     std::string holder;
     bool lapsed = true;
+    std::chrono::milliseconds left{0};  // until it lapses
 };
 std::optional<ClaimState> read_claim(db::Connection& conn, std::string_view schema,
                                      std::string_view target_schema, std::string_view target_name);
