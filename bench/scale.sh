@@ -18,7 +18,8 @@
 #   REPLICAS=5            replica databases r1 ... on the replica server, each selecting every table
 #   PARALLEL=4            the config's `parallel`
 #   CONN_SOURCE=8         connections.source to set (when the build knows the key) and the target
-#   CONN_REPLICA=4        connections.replica, the same, per replica database
+#   CONN_REPLICA=8        connections.replica, the same, per replica database (8: 4 workers,
+#                         the claims heartbeat, the schema step (2), the drift scanner)
 #   POLL_INTERVAL=5s      every table's poll_interval
 #   IDLE_ROUNDS=6         the idle window, in poll intervals
 #   DRIFT_INTERVAL=1h     drift.interval (the first pass over every table starts after catch-up)
@@ -42,7 +43,7 @@ readonly large_rows=${LARGE_ROWS:-200000}
 readonly replicas=${REPLICAS:-5}
 readonly parallel=${PARALLEL:-4}
 readonly conn_source=${CONN_SOURCE:-8}
-readonly conn_replica=${CONN_REPLICA:-4}
+readonly conn_replica=${CONN_REPLICA:-8}
 readonly poll_interval=${POLL_INTERVAL:-5s}
 readonly idle_rounds=${IDLE_ROUNDS:-6}
 readonly drift_interval=${DRIFT_INTERVAL:-1h}
