@@ -252,6 +252,71 @@ TEST_F(DaemonClaims, ThreeDaemonsOneKilledOneFrozenMidBatchConvergeWithNoBatchFr
         << "a clean stop gives its claims up";
 }
 
+// The fence itself, where the new holder cannot end the frozen batch: the frozen process runs
+// as a superuser and the new holder as a plain role, which may not terminate a superuser's
+// session. The new holder then waits (its batches yield) until the frozen process resumes,
+// finds its claim taken at its checkpoint, and rolls its batch back: it never commits it.
+TEST_F(DaemonClaims, AFrozenBatchTheNewHolderCannotEndIsRolledBackByTheFence) {
+    create_tables();
+    const std::string table =
+        "      - source: public.acct1\n        cursor: updated_at\n"
+        "        poll_interval: 500ms\n";
+    ASSERT_EQ(run_once(config(table)).exit_status, 0);
+    watch_checkpoints();
+    const std::string password = "pw-claims-fence";
+    const std::string plain = create_login_role(password);
+    exec_source("GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + plain);
+    exec_replica("GRANT CREATE ON DATABASE " + database_name() + " TO " + plain +
+                 "; GRANT USAGE ON SCHEMA _syncset, public TO " + plain +
+                 "; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA _syncset, public "
+                 "TO " +
+                 plain);
+    const std::string plain_yaml =
+        config_with_source(dsn_as(Server::source, plain, password), "") +
+        "  - name: r\n    dsn: " + yaml_quote(dsn_as(Server::replica, plain, password)) +
+        "\n    tables:\n" + table;
+
+    SyncsetProcess frozen({"run"}, config(table));
+    ASSERT_TRUE(wait_until([&] { return holders().at("acct1") == frozen.pid(); }, 30s))
+        << frozen.describe();
+    PlainConnection blocker(replica_dsn(), "test-blocker");
+    blocker.exec("BEGIN; LOCK TABLE public.acct1 IN SHARE MODE");
+    exec_source("UPDATE acct1 SET balance = -7, updated_at = clock_timestamp() WHERE id = 7");
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return query_value(Server::replica,
+                               "SELECT count(*) FROM pg_stat_activity WHERE application_name "
+                               "LIKE 'syncset/replica%' AND wait_event_type = 'Lock' AND "
+                               "datname = current_database()") != "0";
+        },
+        20s))
+        << "no batch waited for the lock\n"
+        << frozen.describe();
+    frozen.send_signal(SIGSTOP);
+
+    SyncsetProcess holder({"run"}, plain_yaml);
+    const bool taken_over = wait_until([&] { return holders().at("acct1") == holder.pid(); }, 30s);
+    blocker.exec("COMMIT");  // the frozen batch now holds its rows, waiting for its client
+    std::this_thread::sleep_for(1s);
+    frozen.send_signal(SIGCONT);
+    ASSERT_TRUE(taken_over) << holder.describe();
+    EXPECT_TRUE(
+        wait_until([&] { return frozen.err().find("claim lost") != std::string::npos; }, 30s))
+        << "the resumed process's batch did not meet the fence\n"
+        << frozen.describe();
+    const std::string q = rows_query(1);
+    EXPECT_TRUE(eventually_same_rows(q, q, 60s)) << holder.describe() << frozen.describe();
+    EXPECT_EQ(query_value(Server::replica,
+                          "SELECT count(*) FROM public.checkpoints WHERE holder IS DISTINCT "
+                          "FROM writer"),
+              "0")
+        << "a checkpoint was written by a process that did not hold the claim";
+    holder.send_signal(SIGTERM);
+    frozen.send_signal(SIGTERM);
+    EXPECT_EQ(holder.wait(20s), std::optional<int>(0)) << holder.describe();
+    EXPECT_EQ(frozen.wait(20s), std::optional<int>(0)) << frozen.describe();
+}
+
 // A daemon killed with -9 and started again on the same host: the new process sees the old
 // one is gone and takes its tables at once, not after the lease (here 20 s: poll 10 s).
 TEST_F(DaemonClaims, ADaemonRestartedAfterKillNineTakesItsTablesAtOnce) {
