@@ -400,20 +400,6 @@ clk_tck=$(getconf CLK_TCK)
 # The log time (UTC, ms) of a daemon log line as seconds since the epoch.
 log_epoch() { date -u -d "$1" '+%s.%3N'; }
 
-# A free TCP port on 127.0.0.1 for metrics.listen, as tests/pg_pair.sh picks its own: nothing
-# accepts there (a port taken between this and the daemon's bind fails the run at its start).
-free_port() {
-    local candidate _
-    for _ in $(seq 200); do
-        candidate=$((20000 + RANDOM % 12000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-            echo "$candidate"
-            return 0
-        fi
-    done
-    return 1
-}
-
 # first_log_line FILE WORDS...: the first line of a daemon log whose message is WORDS (text
 # format: time, level, message, fields).
 first_log_line() {

@@ -267,3 +267,17 @@ load_tps() {
         /^progress: / { t = $2 + 0; v = $4 + 0; if (t > from && t <= to) { s += v; n++ } }
         END { if (n) printf "%.0f", s / n; else print "n/a" }' "$1"
 }
+
+# A free TCP port on 127.0.0.1 for metrics.listen, as tests/pg_pair.sh picks its own: nothing
+# accepts there (a port taken between this and the daemon's bind fails the run at its start).
+free_port() {
+    local candidate _
+    for _ in $(seq 200); do
+        candidate=$((20000 + RANDOM % 12000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}

@@ -116,19 +116,6 @@ per() {
 }
 pass_over() { if within "$1" "$2"; then echo PASS; else echo OVER; fi; }
 
-# A free TCP port on 127.0.0.1 for metrics.listen (as bench/copy.sh picks it).
-free_port() {
-    local candidate _
-    for _ in $(seq 200); do
-        candidate=$((20000 + RANDOM % 12000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
-            echo "$candidate"
-            return 0
-        fi
-    done
-    return 1
-}
-
 daemon_dsn() { echo "host=127.0.0.1 port=$1 user=$role password=$role_password dbname=$2"; }
 rep_db() { echo "r$1"; }
 

@@ -112,9 +112,9 @@ TEST_F(DaemonMetrics, CountersFollowTheRowsCopiedAndNothingSecretIsExposed) {
     // The incremental reads count every changed row they copied, the one that left included.
     // At least six: while another session's transaction is open the cursor is capped below it,
     // so a later poll may read (and count) the same rows again.
-    EXPECT_GE(sample(text, "syncset_rows_copied_total" + labels + R"(,phase="incremental"})")
-                  .value_or(0),
-              6)
+    EXPECT_GE(
+        sample(text, "syncset_rows_copied_total" + labels + R"(,phase="incremental"})").value_or(0),
+        6)
         << text;
     EXPECT_TRUE(
         eventually_same_rows("SELECT id, region FROM orders WHERE region = 'eu' ORDER BY id",
