@@ -106,6 +106,19 @@ class DaemonClaims : public CopyTest {
         return out;
     }
 
+    // Whether, within 20 s, one of syncset's copy sessions on the replica waits for a lock
+    // (its batch stopped by the test's LOCK TABLE).
+    bool a_batch_waits_for_a_lock() {
+        return wait_until(
+            [&] {
+                return query_value(Server::replica,
+                                   "SELECT count(*) FROM pg_stat_activity WHERE application_name "
+                                   "LIKE 'syncset/replica%' AND wait_event_type = 'Lock' AND "
+                                   "datname = current_database()") != "0";
+            },
+            20s);
+    }
+
     std::string describe(std::vector<std::unique_ptr<SyncsetProcess>>& daemons) {
         std::string text;
         for (auto& d : daemons) {
@@ -178,14 +191,7 @@ TEST_F(DaemonClaims, ThreeDaemonsOneKilledOneFrozenMidBatchConvergeWithNoBatchFr
     ASSERT_NE(stopped_daemon, nullptr);
     PlainConnection blocker(replica_dsn(), "test-blocker");
     blocker.exec("BEGIN; LOCK TABLE public.acct2 IN SHARE MODE");
-    const bool waiting = wait_until(
-        [&] {
-            return query_value(Server::replica,
-                               "SELECT count(*) FROM pg_stat_activity WHERE application_name "
-                               "LIKE 'syncset/replica%' AND wait_event_type = 'Lock' AND "
-                               "datname = current_database()") != "0";
-        },
-        20s);
+    const bool waiting = a_batch_waits_for_a_lock();
     ASSERT_TRUE(waiting) << "no batch waited for the lock\n" << describe(daemons);
     stopped_daemon->send_signal(SIGSTOP);
     const bool taken_over = wait_until(
@@ -282,16 +288,8 @@ TEST_F(DaemonClaims, AFrozenBatchTheNewHolderCannotEndIsRolledBackByTheFence) {
     PlainConnection blocker(replica_dsn(), "test-blocker");
     blocker.exec("BEGIN; LOCK TABLE public.acct1 IN SHARE MODE");
     exec_source("UPDATE acct1 SET balance = -7, updated_at = clock_timestamp() WHERE id = 7");
-    ASSERT_TRUE(wait_until(
-        [&] {
-            return query_value(Server::replica,
-                               "SELECT count(*) FROM pg_stat_activity WHERE application_name "
-                               "LIKE 'syncset/replica%' AND wait_event_type = 'Lock' AND "
-                               "datname = current_database()") != "0";
-        },
-        20s))
-        << "no batch waited for the lock\n"
-        << frozen.describe();
+    ASSERT_TRUE(a_batch_waits_for_a_lock()) << "no batch waited for the lock\n"
+                                            << frozen.describe();
     frozen.send_signal(SIGSTOP);
 
     SyncsetProcess holder({"run"}, plain_yaml);
